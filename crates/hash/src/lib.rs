@@ -1,0 +1,90 @@
+//! Hashing for Vigie: image bytes in, PDQ and cryptographic hashes out.
+//!
+//! Everyone who uses Vigie starts here: a platform hashes each upload, an investigator a seized
+//! disk, a hotline what it fetched, a family its own photos. The hashes are exchanged with
+//! organisations running Meta's HMA, so PDQ is computed bit for bit as HMA computes it
+//! ([`pdq`]), on the pixels HMA's decoder produces ([`decode`]).
+//!
+//! Architecture invariant: this crate does no I/O beyond decoding a byte buffer it is given. It
+//! knows nothing of files, directories, networks, databases or HTTP; callers read the bytes (and
+//! stream large files through [`Digester`]) and decide what to do with errors.
+
+mod decode;
+mod digest;
+mod pdq;
+mod pixels;
+
+pub use decode::{decode, looks_like_image, DecodeOptions, DEFAULT_MAX_PIXELS};
+pub use digest::{hex, Digester, Digests};
+pub use pdq::{
+    pdq_hash, pdq_hash_dihedral, Dihedral, DihedralPdq, ParsePdqError, Pdq, PdqHash, PdqVariant,
+};
+pub use pixels::{Layout, Pixels};
+
+/// Why an image could not be hashed. The cryptographic digests of its bytes can always be
+/// computed; these errors are about the picture.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HashError {
+    /// The bytes are not in any image format we decode.
+    #[error("not an image (no known image format recognised)")]
+    NotAnImage,
+    /// An image format we recognise, in a variant we do not decode.
+    #[error("unsupported image: {0}")]
+    Unsupported(String),
+    /// More pixels than allowed: refused before decoding, as a decompression bomb would be.
+    #[error("image of {width}x{height} pixels is over the limit of {limit} pixels")]
+    TooManyPixels {
+        /// Width the header claims.
+        width: u64,
+        /// Height the header claims.
+        height: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// The file stops before the image does.
+    #[error("truncated image: {0}")]
+    Truncated(String),
+    /// The image data is malformed.
+    #[error("corrupt image: {0}")]
+    InvalidImage(String),
+}
+
+/// How to hash an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HashOptions {
+    /// Decoding limits and EXIF handling.
+    pub decode: DecodeOptions,
+    /// Which implementation's PDQ to reproduce.
+    pub variant: PdqVariant,
+    /// Also compute the hashes of the seven rotations and flips.
+    pub dihedral: bool,
+}
+
+/// The perceptual hashes of one image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageHashes {
+    /// PDQ of the image as it is.
+    pub pdq: Pdq,
+    /// All eight dihedral hashes, when asked for.
+    pub dihedral: Option<DihedralPdq>,
+}
+
+/// Decodes image bytes and computes their PDQ hashes.
+pub fn hash_image(bytes: &[u8], options: &HashOptions) -> Result<ImageHashes, HashError> {
+    let pixels = decode(bytes, &options.decode)?;
+    if options.dihedral {
+        let dihedral = pdq_hash_dihedral(&pixels, options.variant);
+        Ok(ImageHashes {
+            pdq: Pdq {
+                hash: dihedral.get(Dihedral::Original),
+                quality: dihedral.quality,
+            },
+            dihedral: Some(dihedral),
+        })
+    } else {
+        Ok(ImageHashes {
+            pdq: pdq_hash(&pixels, options.variant),
+            dihedral: None,
+        })
+    }
+}

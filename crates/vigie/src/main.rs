@@ -1,0 +1,40 @@
+//! `vigie`: the one binary. It parses arguments and wires the library crates together; the work
+//! itself lives in the crates (see ARCHITECTURE.md).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod files;
+mod hash_command;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vigie",
+    version,
+    about = "Receive reports, recognise known material by its hashes, get it taken down."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Hash image files: PDQ as HMA computes it, and MD5, SHA-1, SHA-256 of the bytes.
+    Hash(hash_command::HashArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Hash(args) => hash_command::run(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("vigie: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
