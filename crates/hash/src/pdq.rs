@@ -138,9 +138,9 @@ pub enum Dihedral {
     Rotate180,
     /// Rotated a quarter turn clockwise (the reference's "rotate 270").
     Rotate270,
-    /// Mirrored left to right.
+    /// Mirrored about the horizontal axis: top and bottom swap (the reference's "flip x").
     FlipX,
-    /// Mirrored top to bottom.
+    /// Mirrored about the vertical axis: left and right swap (the reference's "flip y").
     FlipY,
     /// Mirrored about the main diagonal (transposed).
     FlipPlus1,
@@ -302,10 +302,11 @@ impl LumaRule {
         let data = pixels.row(row);
         match (pixels.layout, self) {
             (Layout::Rgb, LumaRule::NumpyDouble) => {
+                let [red, green, blue] = &*NUMPY_CHANNEL_PRODUCTS;
                 for (out, rgb) in luma.iter_mut().zip(data.chunks_exact(3)) {
-                    let value = f64::from(rgb[0]) * 0.299
-                        + f64::from(rgb[1]) * 0.587
-                        + f64::from(rgb[2]) * 0.114;
+                    let value = red[usize::from(rgb[0])]
+                        + green[usize::from(rgb[1])]
+                        + blue[usize::from(rgb[2])];
                     *out = value as f32;
                 }
             }
@@ -331,13 +332,18 @@ impl LumaRule {
     }
 }
 
-/// Luma of a grey level repeated to three channels, by the numpy rule: the same value the RGB
-/// arm computes, tabulated because a grey pixel has only 256 possible values.
+/// `level * coefficient` in double precision for every 8-bit level, for red, green and blue:
+/// numpy computes exactly these products before summing them, so looking them up gives the same
+/// sums without the conversions and multiplications.
+static NUMPY_CHANNEL_PRODUCTS: LazyLock<[[f64; 256]; 3]> = LazyLock::new(|| {
+    [0.299, 0.587, 0.114].map(|coefficient| std::array::from_fn(|level| level as f64 * coefficient))
+});
+
+/// Luma of a grey level repeated to three channels, by the numpy rule: the value the RGB arm
+/// computes for `(v, v, v)`.
 static GREY_LUMA_NUMPY: LazyLock<[f32; 256]> = LazyLock::new(|| {
-    std::array::from_fn(|grey| {
-        let v = grey as f64;
-        (v * 0.299 + v * 0.587 + v * 0.114) as f32
-    })
+    let [red, green, blue] = &*NUMPY_CHANNEL_PRODUCTS;
+    std::array::from_fn(|v| (red[v] + green[v] + blue[v]) as f32)
 });
 
 /// Nearest-neighbour resize as CImg (used by the reference tool) does it: output column `x`
@@ -394,7 +400,9 @@ impl BoxPhases {
     }
 }
 
-/// The reference's box filter along one contiguous row, written to `output`.
+/// The reference's box filter along one contiguous row, written to `output`: the plain twin
+/// the fast paths ([`RowBatch`], [`ColumnBox`]) are tested against.
+#[cfg(test)]
 fn box_row(input: &[f32], output: &mut [f32], phases: BoxPhases) {
     let BoxPhases { window, lead, tail } = phases;
     let len = input.len();
@@ -513,82 +521,257 @@ impl ColumnBox {
 /// Filters and decimates the image to 64x64, streaming it row by row (see the module comment).
 fn downsample(pixels: &Pixels, rule: LumaRule) -> [[f32; DOWNSAMPLED]; DOWNSAMPLED] {
     let (width, height) = (pixels.width, pixels.height);
-    let mut out = [[0.0f32; DOWNSAMPLED]; DOWNSAMPLED];
     let mut luma = vec![0.0f32; width];
     if width == DOWNSAMPLED && height == DOWNSAMPLED {
         // The reference skips the filter when there is nothing to downsample.
+        let mut out = [[0.0f32; DOWNSAMPLED]; DOWNSAMPLED];
         for (row, out_row) in out.iter_mut().enumerate() {
             rule.fill_row(pixels, row, &mut luma);
             out_row.copy_from_slice(&luma);
         }
         return out;
     }
-
-    let row_phases = BoxPhases::new(jarosz_window(width));
-    let kept_columns: [usize; DOWNSAMPLED] = std::array::from_fn(|j| decimation_index(j, width));
-    let kept_rows: [usize; DOWNSAMPLED] = std::array::from_fn(|i| decimation_index(i, height));
-
-    // Pass 1 (rows) feeds pass 2 (columns), whose rows feed pass 3 (rows), whose kept columns
-    // feed pass 4 (columns) — the reference's two rounds of rows-then-columns.
-    let mut first_columns = ColumnBox::new(width, height);
-    let mut second_columns = ColumnBox::new(DOWNSAMPLED, height);
-    let mut filtered = vec![0.0f32; width];
-    let mut refiltered = vec![0.0f32; width];
-    let mut kept = [0.0f32; DOWNSAMPLED];
-    let mut next_output_row = 0usize;
-    let mut next_kept = 0usize;
-
-    let mut third_pass = |row: &[f32], second: &mut ColumnBox, filtered: &mut [f32]| {
-        box_row(row, filtered, row_phases);
-        for (value, &column) in kept.iter_mut().zip(&kept_columns) {
-            *value = filtered[column];
-        }
-        if let Some(done) = second.push(&kept) {
-            keep_row(
-                done,
-                &mut next_output_row,
-                &mut next_kept,
-                &kept_rows,
-                &mut out,
-            );
-        }
-    };
-
+    let mut downsampler = Downsampler::new(width, height);
     for row in 0..height {
         rule.fill_row(pixels, row, &mut luma);
-        box_row(&luma, &mut filtered, row_phases);
-        if let Some(columns_done) = first_columns.push(&filtered) {
-            third_pass(columns_done, &mut second_columns, &mut refiltered);
-        }
+        downsampler.push_luma_row(&luma);
     }
-    while let Some(columns_done) = first_columns.drain() {
-        third_pass(columns_done, &mut second_columns, &mut refiltered);
-    }
-    while let Some(done) = second_columns.drain() {
-        keep_row(
-            done,
-            &mut next_output_row,
-            &mut next_kept,
-            &kept_rows,
-            &mut out,
-        );
-    }
-    out
+    downsampler.finish()
 }
 
-/// Copies a fully filtered row into every output row the decimation takes from it.
-fn keep_row(
-    row: &[f32],
-    next_output_row: &mut usize,
-    next_kept: &mut usize,
-    kept_rows: &[usize; DOWNSAMPLED],
-    out: &mut [[f32; DOWNSAMPLED]; DOWNSAMPLED],
-) {
-    while *next_kept < DOWNSAMPLED && kept_rows[*next_kept] == *next_output_row {
-        out[*next_kept].copy_from_slice(row);
-        *next_kept += 1;
+/// The reference's two rounds of rows-then-columns box filters, then its decimation, as a
+/// pipeline: pass 1 (rows) feeds pass 2 (columns), whose rows feed pass 3 (rows), whose 64 kept
+/// columns feed pass 4 (columns), whose 64 kept rows are the result.
+#[derive(Debug)]
+struct Downsampler {
+    first_rows: RowBatch,
+    first_columns: ColumnBox,
+    row: Vec<f32>,
+    second: SecondRound,
+}
+
+/// Passes 3 and 4, and the decimation.
+#[derive(Debug)]
+struct SecondRound {
+    rows: RowBatch,
+    columns: ColumnBox,
+    kept_columns: [usize; DOWNSAMPLED],
+    kept_rows: [usize; DOWNSAMPLED],
+    kept: [f32; DOWNSAMPLED],
+    out: [[f32; DOWNSAMPLED]; DOWNSAMPLED],
+    next_output_row: usize,
+    next_kept: usize,
+}
+
+impl Downsampler {
+    fn new(width: usize, height: usize) -> Self {
+        let row_phases = BoxPhases::new(jarosz_window(width));
+        Self {
+            first_rows: RowBatch::new(width, row_phases),
+            first_columns: ColumnBox::new(width, height),
+            row: vec![0.0; width],
+            second: SecondRound {
+                rows: RowBatch::new(width, row_phases),
+                columns: ColumnBox::new(DOWNSAMPLED, height),
+                kept_columns: std::array::from_fn(|j| decimation_index(j, width)),
+                kept_rows: std::array::from_fn(|i| decimation_index(i, height)),
+                kept: [0.0; DOWNSAMPLED],
+                out: [[0.0; DOWNSAMPLED]; DOWNSAMPLED],
+                next_output_row: 0,
+                next_kept: 0,
+            },
+        }
     }
-    *next_output_row += 1;
+
+    fn push_luma_row(&mut self, luma: &[f32]) {
+        if self.first_rows.push(luma) {
+            self.flush_first_rows();
+        }
+    }
+
+    fn flush_first_rows(&mut self) {
+        self.first_rows.filter();
+        for lane in 0..self.first_rows.len() {
+            self.first_rows.copy_output_row(lane, &mut self.row);
+            if let Some(columns_done) = self.first_columns.push(&self.row) {
+                self.second.push_row(columns_done);
+            }
+        }
+        self.first_rows.clear();
+    }
+
+    fn finish(mut self) -> [[f32; DOWNSAMPLED]; DOWNSAMPLED] {
+        self.flush_first_rows();
+        while let Some(columns_done) = self.first_columns.drain() {
+            self.second.push_row(columns_done);
+        }
+        self.second.finish()
+    }
+}
+
+impl SecondRound {
+    fn push_row(&mut self, row: &[f32]) {
+        if self.rows.push(row) {
+            self.flush_rows();
+        }
+    }
+
+    fn flush_rows(&mut self) {
+        self.rows.filter();
+        for lane in 0..self.rows.len() {
+            for (value, &column) in self.kept.iter_mut().zip(&self.kept_columns) {
+                *value = self.rows.output(lane, column);
+            }
+            if let Some(done) = self.columns.push(&self.kept) {
+                Self::keep_row(
+                    done,
+                    &self.kept_rows,
+                    &mut self.next_output_row,
+                    &mut self.next_kept,
+                    &mut self.out,
+                );
+            }
+        }
+        self.rows.clear();
+    }
+
+    /// Copies a fully filtered row into every output row the decimation takes from it.
+    fn keep_row(
+        row: &[f32],
+        kept_rows: &[usize; DOWNSAMPLED],
+        next_output_row: &mut usize,
+        next_kept: &mut usize,
+        out: &mut [[f32; DOWNSAMPLED]; DOWNSAMPLED],
+    ) {
+        while *next_kept < DOWNSAMPLED && kept_rows[*next_kept] == *next_output_row {
+            out[*next_kept].copy_from_slice(row);
+            *next_kept += 1;
+        }
+        *next_output_row += 1;
+    }
+
+    fn finish(mut self) -> [[f32; DOWNSAMPLED]; DOWNSAMPLED] {
+        self.flush_rows();
+        while let Some(done) = self.columns.drain() {
+            Self::keep_row(
+                done,
+                &self.kept_rows,
+                &mut self.next_output_row,
+                &mut self.next_kept,
+                &mut self.out,
+            );
+        }
+        self.out
+    }
+}
+
+/// Rows filtered together, so that their running sums advance side by side.
+const LANES: usize = 8;
+
+/// The reference's box filter along rows, applied to [`LANES`] rows at once.
+///
+/// Along one row each output depends on the previous running sum, a chain of dependent
+/// additions the processor cannot overlap. Interleaving eight rows (column `k` of lane `r` at
+/// `k * LANES + r`) gives eight independent chains that advance in one vector instruction; each
+/// row still sees exactly the reference's operations in the reference's order.
+#[derive(Debug)]
+struct RowBatch {
+    width: usize,
+    phases: BoxPhases,
+    input: Vec<f32>,
+    output: Vec<f32>,
+    rows: usize,
+}
+
+impl RowBatch {
+    fn new(width: usize, phases: BoxPhases) -> Self {
+        Self {
+            width,
+            phases,
+            input: vec![0.0; width * LANES],
+            output: vec![0.0; width * LANES],
+            rows: 0,
+        }
+    }
+
+    /// Adds a row; returns whether the batch is now full.
+    fn push(&mut self, row: &[f32]) -> bool {
+        let lane = self.rows;
+        for (column, &value) in row.iter().enumerate() {
+            self.input[column * LANES + lane] = value;
+        }
+        self.rows += 1;
+        self.rows == LANES
+    }
+
+    fn len(&self) -> usize {
+        self.rows
+    }
+
+    fn clear(&mut self) {
+        self.rows = 0;
+    }
+
+    fn output(&self, lane: usize, column: usize) -> f32 {
+        self.output[column * LANES + lane]
+    }
+
+    fn copy_output_row(&self, lane: usize, row: &mut [f32]) {
+        for (column, value) in row.iter_mut().enumerate() {
+            *value = self.output[column * LANES + lane];
+        }
+    }
+
+    /// Filters every lane; lanes past [`Self::len`] hold stale rows and are filtered for nothing.
+    fn filter(&mut self) {
+        let BoxPhases { window, lead, tail } = self.phases;
+        let at = |k: usize| -> [f32; LANES] {
+            self.input[k * LANES..(k + 1) * LANES]
+                .try_into()
+                .expect("a lane group")
+        };
+        let mut outputs = self.output.chunks_exact_mut(LANES);
+        let mut write = |sum: &[f32; LANES], divisor: f32| {
+            let out = outputs.next().expect("one output per input");
+            for (out, &sum) in out.iter_mut().zip(sum) {
+                *out = sum / divisor;
+            }
+        };
+        let mut sum = [0.0f32; LANES];
+        let mut count = 0usize;
+        for k in 0..lead {
+            let added = at(k);
+            for lane in 0..LANES {
+                sum[lane] += added[lane];
+            }
+            count += 1;
+        }
+        for k in lead..window {
+            let added = at(k);
+            for lane in 0..LANES {
+                sum[lane] += added[lane];
+            }
+            count += 1;
+            write(&sum, count as f32);
+        }
+        let divisor = count as f32;
+        for k in window..self.width {
+            let (added, removed) = (at(k), at(k - window));
+            for lane in 0..LANES {
+                sum[lane] += added[lane];
+                sum[lane] -= removed[lane];
+            }
+            write(&sum, divisor);
+        }
+        for k in self.width - window..self.width - window + tail {
+            let removed = at(k);
+            for lane in 0..LANES {
+                sum[lane] -= removed[lane];
+            }
+            count -= 1;
+            write(&sum, count as f32);
+        }
+    }
 }
 
 /// The reference's quality metric: the sum of absolute neighbour differences of the 64x64 image,
@@ -623,31 +806,36 @@ static DCT_MATRIX: LazyLock<[[f32; DOWNSAMPLED]; DCT_SIDE]> = LazyLock::new(|| {
     })
 });
 
-/// `D * A * D^T`, summed in the reference's order.
+/// `D * A * D^T`, each coefficient summed over `k` in the reference's order.
+///
+/// The loops run with `k` outside and the output column inside: every output still accumulates
+/// its 64 products in the order `k = 0, 1, ..., 63`, so the sums are bit-identical, but the inner
+/// loop is over independent outputs and vectorises.
 fn dct64_to_16(image: &[[f32; DOWNSAMPLED]; DOWNSAMPLED]) -> DctBlock {
     let d = &*DCT_MATRIX;
+    let d_transposed = &*DCT_MATRIX_TRANSPOSED;
     let mut partial = [[0.0f32; DOWNSAMPLED]; DCT_SIDE];
-    for (i, partial_row) in partial.iter_mut().enumerate() {
-        for (j, cell) in partial_row.iter_mut().enumerate() {
-            let mut sum = 0.0f32;
-            for k in 0..DOWNSAMPLED {
-                sum += d[i][k] * image[k][j];
+    for (d_row, partial_row) in d.iter().zip(partial.iter_mut()) {
+        for (&weight, image_row) in d_row.iter().zip(image) {
+            for (cell, &pixel) in partial_row.iter_mut().zip(image_row) {
+                *cell += weight * pixel;
             }
-            *cell = sum;
         }
     }
     let mut block = [[0.0f32; DCT_SIDE]; DCT_SIDE];
-    for (i, block_row) in block.iter_mut().enumerate() {
-        for (j, cell) in block_row.iter_mut().enumerate() {
-            let mut sum = 0.0f32;
-            for k in 0..DOWNSAMPLED {
-                sum += partial[i][k] * d[j][k];
+    for (partial_row, block_row) in partial.iter().zip(block.iter_mut()) {
+        for (&value, d_column) in partial_row.iter().zip(d_transposed) {
+            for (cell, &weight) in block_row.iter_mut().zip(d_column) {
+                *cell += value * weight;
             }
-            *cell = sum;
         }
     }
     block
 }
+
+/// [`DCT_MATRIX`] transposed, so that the second product reads it along rows.
+static DCT_MATRIX_TRANSPOSED: LazyLock<[[f32; DCT_SIDE]; DOWNSAMPLED]> =
+    LazyLock::new(|| std::array::from_fn(|k| std::array::from_fn(|j| DCT_MATRIX[j][k])));
 
 /// One bit per coefficient of the transformed block: set when above the block's median.
 fn threshold(dct: &DctBlock, transform: Dihedral) -> PdqHash {
