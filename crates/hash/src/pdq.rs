@@ -556,11 +556,29 @@ struct SecondRound {
     rows: RowBatch,
     columns: ColumnBox,
     kept_columns: [usize; DOWNSAMPLED],
-    kept_rows: [usize; DOWNSAMPLED],
     kept: [f32; DOWNSAMPLED],
+    decimation: Decimation,
+}
+
+/// The rows the reference's decimation keeps, collected as the filter finishes them.
+#[derive(Debug)]
+struct Decimation {
+    kept_rows: [usize; DOWNSAMPLED],
     out: [[f32; DOWNSAMPLED]; DOWNSAMPLED],
     next_output_row: usize,
     next_kept: usize,
+}
+
+impl Decimation {
+    /// Takes the next fully filtered row into every output row the decimation takes from it.
+    fn take(&mut self, row: &[f32]) {
+        while self.next_kept < DOWNSAMPLED && self.kept_rows[self.next_kept] == self.next_output_row
+        {
+            self.out[self.next_kept].copy_from_slice(row);
+            self.next_kept += 1;
+        }
+        self.next_output_row += 1;
+    }
 }
 
 impl Downsampler {
@@ -574,11 +592,13 @@ impl Downsampler {
                 rows: RowBatch::new(width, row_phases),
                 columns: ColumnBox::new(DOWNSAMPLED, height),
                 kept_columns: std::array::from_fn(|j| decimation_index(j, width)),
-                kept_rows: std::array::from_fn(|i| decimation_index(i, height)),
                 kept: [0.0; DOWNSAMPLED],
-                out: [[0.0; DOWNSAMPLED]; DOWNSAMPLED],
-                next_output_row: 0,
-                next_kept: 0,
+                decimation: Decimation {
+                    kept_rows: std::array::from_fn(|i| decimation_index(i, height)),
+                    out: [[0.0; DOWNSAMPLED]; DOWNSAMPLED],
+                    next_output_row: 0,
+                    next_kept: 0,
+                },
             },
         }
     }
@@ -623,45 +643,18 @@ impl SecondRound {
                 *value = self.rows.output(lane, column);
             }
             if let Some(done) = self.columns.push(&self.kept) {
-                Self::keep_row(
-                    done,
-                    &self.kept_rows,
-                    &mut self.next_output_row,
-                    &mut self.next_kept,
-                    &mut self.out,
-                );
+                self.decimation.take(done);
             }
         }
         self.rows.clear();
     }
 
-    /// Copies a fully filtered row into every output row the decimation takes from it.
-    fn keep_row(
-        row: &[f32],
-        kept_rows: &[usize; DOWNSAMPLED],
-        next_output_row: &mut usize,
-        next_kept: &mut usize,
-        out: &mut [[f32; DOWNSAMPLED]; DOWNSAMPLED],
-    ) {
-        while *next_kept < DOWNSAMPLED && kept_rows[*next_kept] == *next_output_row {
-            out[*next_kept].copy_from_slice(row);
-            *next_kept += 1;
-        }
-        *next_output_row += 1;
-    }
-
     fn finish(mut self) -> [[f32; DOWNSAMPLED]; DOWNSAMPLED] {
         self.flush_rows();
         while let Some(done) = self.columns.drain() {
-            Self::keep_row(
-                done,
-                &self.kept_rows,
-                &mut self.next_output_row,
-                &mut self.next_kept,
-                &mut self.out,
-            );
+            self.decimation.take(done);
         }
-        self.out
+        self.decimation.out
     }
 }
 
