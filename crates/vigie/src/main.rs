@@ -5,8 +5,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bank_file;
 mod files;
 mod hash_command;
+mod index_command;
+mod list_args;
+mod match_command;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -23,12 +27,19 @@ struct Cli {
 enum Command {
     /// Hash image files: PDQ as HMA computes it, and MD5, SHA-1, SHA-256 of the bytes.
     Hash(hash_command::HashArgs),
+    /// Build bank files from hash lists.
+    #[command(subcommand)]
+    Index(index_command::IndexCommand),
+    /// Match hashes against banks: a hash list or `vigie hash` output in, matches out.
+    Match(match_command::MatchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Hash(args) => hash_command::run(args),
+        Command::Index(command) => index_command::run(command),
+        Command::Match(args) => match_command::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -1,0 +1,98 @@
+//! `vigie index build`: hash lists in, one bank file (`.vidx`) out.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use vigie_bank::{merge_duplicates, BankInfo, Entry, DEFAULT_PDQ_THRESHOLD};
+
+use crate::bank_file::{read_lists, Bank};
+use crate::list_args::ListArgs;
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Build a bank file from hash lists (text, CSV, ThreatExchange, VICS JSON, NCMEC XML).
+    Build(BuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Hash lists to bank (`-` reads standard input); duplicates across them merge.
+    #[arg(required = true, value_name = "LIST")]
+    lists: Vec<PathBuf>,
+
+    /// The bank file to write.
+    #[arg(short, long, value_name = "BANK.vidx")]
+    output: PathBuf,
+
+    /// The bank's name (default: the output file's name without extension).
+    #[arg(long)]
+    name: Option<String>,
+
+    /// Where the list comes from (NCMEC, a hotline, the platform's own reviewers...).
+    #[arg(long)]
+    source: Option<String>,
+
+    /// The category of entries whose list gives none.
+    #[arg(long, value_name = "CATEGORY")]
+    category: Option<String>,
+
+    /// The largest PDQ distance that counts as a match for this bank.
+    #[arg(long, default_value_t = DEFAULT_PDQ_THRESHOLD, value_name = "BITS")]
+    threshold: u32,
+
+    /// Mark the bank disabled: it is kept and exported, but `vigie match` and `vigie scan`
+    /// skip it.
+    #[arg(long)]
+    disabled: bool,
+
+    #[command(flatten)]
+    list: ListArgs,
+}
+
+pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        IndexCommand::Build(args) => build(args),
+    }
+}
+
+fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
+    if args.threshold > 256 {
+        anyhow::bail!("--threshold is a number of bits, 0 to 256");
+    }
+    let options = args.list.options();
+    let (entries, problems) = read_lists(&args.lists, &options)?;
+    let read = entries.len();
+    let (entries, merged) = merge_duplicates(entries);
+    let (entries, withdrawn): (Vec<Entry>, Vec<Entry>) =
+        entries.into_iter().partition(|entry| !entry.deleted);
+    let name = args.name.unwrap_or_else(|| {
+        args.output
+            .file_stem()
+            .map_or_else(|| "bank".into(), |s| s.to_string_lossy().into_owned())
+    });
+    let info = BankInfo {
+        name,
+        source: args.source,
+        default_category: args.category,
+        pdq_threshold: args.threshold,
+        enabled: !args.disabled,
+    };
+    let bank = Bank::from_entries(info, &entries)?;
+    bank.save(&args.output)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    let index = &bank.index;
+    eprintln!(
+        "vigie: bank '{}' written to {}: {} entries ({} PDQ, {} MD5, {} SHA-1, {} SHA-256) from {read} read; {merged} duplicates merged, {} withdrawn by their source left out, {problems} lines not read",
+        bank.info.name,
+        args.output.display(),
+        entries.len(),
+        index.pdq.len(),
+        index.md5.len(),
+        index.sha1.len(),
+        index.sha256.len(),
+        withdrawn.len(),
+    );
+    Ok(ExitCode::SUCCESS)
+}
