@@ -7,18 +7,21 @@
 //! - or a `signal_type` (also `type`) column with a `signal_str` (also `hash`, `value`) column;
 //!   without the type column, a value's type comes from its length;
 //! - `id` (also `media_id`, `content_id`, and `path` when there is no id column), `category`
-//!   (also `classification`), `tags` (also `label`, `labels`; split on spaces and `;`).
+//!   (also `classification`), `tags` (also `label`, `labels`; split on spaces and `;`);
+//! - `path`, one file path a cell, and `files`, paths separated by `;`: where the content was
+//!   seen, kept in [`Entry::files`].
 //!
 //! Other columns are ignored. This reads `vigie hash --format csv`
 //! (`path,pdq,quality,md5,sha1,sha256,error`: one entry per file with its four hashes, the path
-//! as id) and `threatexchange dataset -P --csv` (`signal_type,signal_str,collab,category,tags`,
+//! as id and as its file) and `threatexchange dataset -P --csv` (`signal_type,signal_str,collab,category,tags`,
 //! from python-threatexchange `cli/dataset_cmd.py`; the collaboration name is not kept).
 //!
-//! Writing gives `id,pdq,md5,sha1,sha256,photodna,category,tags`. Tags containing spaces or
-//! `;` come back split.
+//! Writing gives `id,pdq,md5,sha1,sha256,photodna,category,tags,files`. Tags containing spaces
+//! or `;`, and file paths containing `;`, come back split.
 
 use std::io::{BufRead, Write};
 
+use crate::entry::union_into;
 use crate::import::Collector;
 use crate::{category_of, BankError, BankInfo, Entry, ListFormat, Signal, SignalType};
 
@@ -28,8 +31,11 @@ enum Column {
     Hash(SignalType),
     HashType,
     HashValue,
-    /// An id column; the lower the rank, the better the id (`id` beats `path`).
-    Id(u8),
+    Id,
+    /// One file path; also the id when no column is named as one.
+    Path,
+    /// File paths separated by `;`.
+    Files,
     Category,
     Tags,
     Other,
@@ -40,8 +46,9 @@ fn column_of(name: &str) -> Column {
     match name.as_str() {
         "signal_type" | "type" | "hash_type" => Column::HashType,
         "signal_str" | "hash" | "value" | "signal" => Column::HashValue,
-        "id" | "media_id" | "mediaid" | "content_id" => Column::Id(0),
-        "path" => Column::Id(1),
+        "id" | "media_id" | "mediaid" | "content_id" => Column::Id,
+        "path" => Column::Path,
+        "files" => Column::Files,
         "category" | "classification" => Column::Category,
         "tags" | "label" | "labels" => Column::Tags,
         _ => SignalType::from_alias(&name).map_or(Column::Other, Column::Hash),
@@ -60,6 +67,8 @@ struct Layout {
     hashes: Vec<(usize, SignalType)>,
     pair: Option<(Option<usize>, usize)>,
     id: Option<usize>,
+    path: Option<usize>,
+    files: Option<usize>,
     category: Option<usize>,
     tags: Vec<usize>,
 }
@@ -70,22 +79,23 @@ impl Layout {
             hashes: Vec::new(),
             pair: None,
             id: None,
+            path: None,
+            files: None,
             category: None,
             tags: Vec::new(),
         };
-        let (mut type_column, mut value_column, mut id_rank) = (None, None, u8::MAX);
+        let (mut type_column, mut value_column) = (None, None);
         for (index, name) in names.iter().enumerate() {
             match column_of(name) {
                 Column::Hash(signal_type) => layout.hashes.push((index, signal_type)),
                 Column::HashType => type_column = type_column.or(Some(index)),
                 Column::HashValue => value_column = value_column.or(Some(index)),
-                Column::Id(rank) if rank < id_rank => {
-                    id_rank = rank;
-                    layout.id = Some(index);
-                }
+                Column::Id => layout.id = layout.id.or(Some(index)),
+                Column::Path => layout.path = layout.path.or(Some(index)),
+                Column::Files => layout.files = layout.files.or(Some(index)),
                 Column::Category => layout.category = layout.category.or(Some(index)),
                 Column::Tags => layout.tags.push(index),
-                Column::Id(_) | Column::Other => {}
+                Column::Other => {}
             }
         }
         layout.pair = value_column.map(|value| (type_column, value));
@@ -139,11 +149,25 @@ impl Layout {
             .filter(|tag| !tag.is_empty())
             .map(str::to_string)
             .collect();
+        let listed = self.files.map(cell).unwrap_or_default().split(';');
+        let mut files = Vec::new();
+        // A list with both columns may name the same path in each, so they are united.
+        union_into(
+            &mut files,
+            self.path
+                .map(cell)
+                .into_iter()
+                .chain(listed)
+                .map(str::trim)
+                .filter(|file| !file.is_empty())
+                .map(str::to_string),
+        );
         Ok(Entry {
-            id: present(self.id),
+            id: present(self.id.or(self.path)),
             signals,
             category: present(self.category),
             tags,
+            files,
             deleted: false,
         })
     }
@@ -221,13 +245,14 @@ pub(crate) fn write<'a, W: Write>(
     let mut writer = csv::Writer::from_writer(writer);
     let mut header = vec!["id"];
     header.extend(SignalType::ALL.map(SignalType::name));
-    header.extend(["category", "tags"]);
+    header.extend(["category", "tags", "files"]);
     writer.write_record(&header).map_err(std::io::Error::from)?;
     for entry in entries.filter(|e| !e.deleted) {
         let mut row = vec![entry.id.clone().unwrap_or_default()];
         row.extend(SignalType::ALL.map(|signal_type| values_of(entry, signal_type).join(" ")));
         row.push(category_of(entry, bank).unwrap_or_default().to_string());
         row.push(entry.tags.join(" "));
+        row.push(entry.files.join(";"));
         writer.write_record(&row).map_err(std::io::Error::from)?;
     }
     writer.flush()?;
@@ -278,6 +303,7 @@ mod tests {
         let (entries, summary) = read_csv(&text).unwrap();
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].id.as_deref(), Some("photos/bridge.jpg"));
+        assert_eq!(entries[0].files, ["photos/bridge.jpg"]);
         let types: Vec<_> = entries[0].signals.iter().map(|s| s.signal_type).collect();
         assert_eq!(
             types,
@@ -357,6 +383,39 @@ mod tests {
         );
     }
 
+    #[test]
+    fn files_round_trip_in_their_own_column() {
+        let entry = Entry {
+            id: Some("7".to_string()),
+            signals: vec![Signal::parse(SignalType::Md5, MD5).unwrap()],
+            files: vec![
+                "C:/Users/case/Pictures/lake.jpg".to_string(),
+                "E:/backup/lake copy.jpg".to_string(),
+            ],
+            ..Entry::default()
+        };
+        let mut out = Vec::new();
+        write_list(&mut out, ListFormat::Csv, &BankInfo::new("b"), [&entry]).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "id,pdq,md5,sha1,sha256,photodna,category,tags,files\n\
+                 7,,{MD5},,,,,,C:/Users/case/Pictures/lake.jpg;E:/backup/lake copy.jpg\n"
+            )
+        );
+        let (read, _) = read_csv(&text).unwrap();
+        assert_eq!(read, [entry]);
+    }
+
+    #[test]
+    fn a_path_column_beside_an_id_column_is_only_a_file() {
+        let text = format!("md5,path,id\n{MD5},photos/bridge.jpg,31\n");
+        let (entries, _) = read_csv(&text).unwrap();
+        assert_eq!(entries[0].id.as_deref(), Some("31"));
+        assert_eq!(entries[0].files, ["photos/bridge.jpg"]);
+    }
+
     fn entry_strategy() -> impl Strategy<Value = Entry> {
         let signals = (
             proptest::option::of("[0-9a-f]{64}"),
@@ -384,13 +443,26 @@ mod tests {
             signals,
             proptest::option::of("[A-Z0-9]{1,3}"),
             proptest::collection::vec("[a-z0-9_:-]{1,8}", 0..4),
+            proptest::collection::vec("[a-zA-Z0-9 ,\"/\\\\._:-]{1,16}", 0..3),
         )
-            .prop_map(|(id, signals, category, tags)| Entry {
-                id: id.map(|i| i.trim().to_string()).filter(|i| !i.is_empty()),
-                signals,
-                category,
-                tags,
-                deleted: false,
+            .prop_map(|(id, signals, category, tags, paths)| {
+                // Reading trims cells and drops repeated paths, so the generated ones are too.
+                let mut files = Vec::new();
+                union_into(
+                    &mut files,
+                    paths
+                        .iter()
+                        .map(|p| p.trim().to_string())
+                        .filter(|p| !p.is_empty()),
+                );
+                Entry {
+                    id: id.map(|i| i.trim().to_string()).filter(|i| !i.is_empty()),
+                    signals,
+                    category,
+                    tags,
+                    files,
+                    deleted: false,
+                }
             })
     }
 

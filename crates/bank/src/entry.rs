@@ -22,6 +22,10 @@ pub struct Entry {
     /// The category as the source names it: VICS `Category` "1", NCMEC "A1", ...
     pub category: Option<String>,
     pub tags: Vec<String>,
+    /// Where the content was seen: file paths on a seized disk (VICS `MediaFiles`), the `path`
+    /// column of `vigie hash` CSV. Lists written before this field existed have none.
+    #[serde(default)]
+    pub files: Vec<String>,
     /// The source withdraws the item (NCMEC `<deletedImage>`, ThreatExchange `should_delete`).
     pub deleted: bool,
 }
@@ -68,10 +72,10 @@ impl BankInfo {
 /// returns the merged list with the number of entries merged away.
 ///
 /// Merging is transitive: an entry holding hashes of two earlier entries joins all three. The
-/// kept entry has the union of signals and tags (first appearance order), the first id and the
-/// first category that are present, and is deleted only if every merged entry was, because a
-/// withdrawal by one source does not withdraw what another still lists. Entries without
-/// signals never merge. The order of first appearance is kept.
+/// kept entry has the union of signals, tags and files (first appearance order), the first id
+/// and the first category that are present, and is deleted only if every merged entry was,
+/// because a withdrawal by one source does not withdraw what another still lists. Entries
+/// without signals never merge. The order of first appearance is kept.
 pub fn merge_duplicates(entries: Vec<Entry>) -> (Vec<Entry>, u64) {
     let mut kept: Vec<Option<Entry>> = Vec::with_capacity(entries.len());
     let mut owner: HashMap<(SignalType, String), usize> = HashMap::new();
@@ -112,16 +116,9 @@ pub fn merge_duplicates(entries: Vec<Entry>) -> (Vec<Entry>, u64) {
 
 /// Folds `other` into `target` by the rules of [`merge_duplicates`].
 fn absorb(target: &mut Entry, other: Entry) {
-    for signal in other.signals {
-        if !target.signals.contains(&signal) {
-            target.signals.push(signal);
-        }
-    }
-    for tag in other.tags {
-        if !target.tags.contains(&tag) {
-            target.tags.push(tag);
-        }
-    }
+    union_into(&mut target.signals, other.signals);
+    union_into(&mut target.tags, other.tags);
+    union_into(&mut target.files, other.files);
     if target.id.is_none() {
         target.id = other.id;
     }
@@ -129,6 +126,15 @@ fn absorb(target: &mut Entry, other: Entry) {
         target.category = other.category;
     }
     target.deleted &= other.deleted;
+}
+
+/// Appends the items of `other` that `target` does not hold yet, keeping first appearance order.
+pub(crate) fn union_into<T: PartialEq>(target: &mut Vec<T>, other: impl IntoIterator<Item = T>) {
+    for item in other {
+        if !target.contains(&item) {
+            target.push(item);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -156,7 +162,8 @@ mod tests {
 
     #[test]
     fn entries_sharing_a_signal_merge_into_the_first() {
-        let first = entry("", &[(SignalType::Md5, MD5_A)], &["red"]);
+        let mut first = entry("", &[(SignalType::Md5, MD5_A)], &["red"]);
+        first.files = vec!["C:/case/a/lake.jpg".to_string()];
         let lonely = entry("lonely", &[(SignalType::Md5, MD5_B)], &[]);
         let mut second = entry(
             "second",
@@ -164,6 +171,10 @@ mod tests {
             &["blue", "red"],
         );
         second.category = Some("1".to_string());
+        second.files = vec![
+            "D:/case/b/lake.jpg".to_string(),
+            "C:/case/a/lake.jpg".to_string(),
+        ];
         let (merged, count) = merge_duplicates(vec![first, lonely, second]);
         assert_eq!(count, 1);
         assert_eq!(merged.len(), 2);
@@ -174,6 +185,10 @@ mod tests {
         );
         assert_eq!(merged[0].category.as_deref(), Some("1"));
         assert_eq!(merged[0].tags, ["red", "blue"]);
+        assert_eq!(
+            merged[0].files,
+            ["C:/case/a/lake.jpg", "D:/case/b/lake.jpg"]
+        );
         assert_eq!(
             merged[0]
                 .signals

@@ -2,13 +2,13 @@
 //!
 //! Hotlines, NCMEC, Project VIC and ThreatExchange members exchange hash lists in a handful of
 //! formats. This crate reads each of them into one shape, [`Entry`] (an id, the hashes of one
-//! content item, a category, tags, whether the source withdraws it), and writes that shape back
-//! out, so the rest of Vigie knows one list model and no file format.
+//! content item, a category, tags, the files it was seen as, whether the source withdraws it),
+//! and writes that shape back out, so the rest of Vigie knows one list model and no file format.
 //!
 //! | [`ListFormat`] | reads | writes |
 //! | --- | --- | --- |
 //! | `text` | one hash a line, `TYPE HASH`, `TYPE:HASH`, `threatexchange dataset` output | `TYPE HASH` lines |
-//! | `csv` | a header naming hash columns or `signal_type,signal_str`; `vigie hash --format csv` | `id,pdq,md5,sha1,sha256,photodna,category,tags` |
+//! | `csv` | a header naming hash columns or `signal_type,signal_str`; `vigie hash --format csv` | `id,pdq,md5,sha1,sha256,photodna,category,tags,files` |
 //! | `threatexchange` | python-threatexchange / HMA `.te` files, `threat_updates` JSON | HMA `.te` rows |
 //! | `vics` | Project VIC VICS 1.x and 2.0 JSON (Media and Cases) | VICS 2.0 Media |
 //! | `ncmec` | NCMEC hash-sharing API v2 `queryResult` XML | `queryResult` XML |

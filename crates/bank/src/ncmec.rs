@@ -103,6 +103,7 @@ impl Record {
             signals: self.signals,
             category: self.category,
             tags: vec![self.kind.to_string()],
+            files: Vec::new(),
             deleted: self.deleted,
         })
     }
@@ -417,6 +418,7 @@ mod tests {
                 ],
                 category: Some("A1".to_string()),
                 tags: vec!["image".to_string()],
+                files: Vec::new(),
                 deleted: false,
             },
             Entry {
@@ -430,6 +432,7 @@ mod tests {
                 signals: vec![signal(SignalType::Md5, &"c".repeat(32))],
                 category: Some("B2".to_string()),
                 tags: vec!["video".to_string()],
+                files: Vec::new(),
                 deleted: false,
             },
         ];

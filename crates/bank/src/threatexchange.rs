@@ -133,6 +133,7 @@ fn row_entry(
         signals: vec![signal.map_err(|e| e.to_string())?],
         category: None,
         tags: labels.split_whitespace().map(str::to_string).collect(),
+        files: Vec::new(),
         deleted: false,
     })
 }
@@ -206,6 +207,7 @@ fn threat_update_entry(json: &str, hex64: SignalType) -> Result<Entry, String> {
         signals: vec![signal],
         category: None,
         tags,
+        files: Vec::new(),
         deleted: record.get("should_delete").and_then(Value::as_bool) == Some(true),
     })
 }

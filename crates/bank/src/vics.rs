@@ -15,7 +15,10 @@
 //! are tags, and so are the flags `VictimIdentified`, `OffenderIdentified` and
 //! `IsDistributed` when true (as tags of those exact names) and `Series` (as the tag
 //! `Series:<name>`), because investigators triage on them and [`Entry`] has no field of its
-//! own for them. `MediaSize` and `MediaFiles` (paths on a seized disk) are not kept.
+//! own for them. Each `MediaFiles` item (a place on a seized disk where the Media was found)
+//! is a file, kept whole: `FilePath` is the folder and `FileName` the name in it in the 1.2
+//! CAID files, so the two are joined with `/`, unless `FilePath` already ends with the name
+//! (then it is the whole path), and either alone is the path. `MediaSize` is not kept.
 //!
 //! The document is parsed whole (see the `json_document` module): VICS files are case-sized,
 //! and serde_json cannot stream the inside of an array. Each Media is still parsed on its own,
@@ -24,8 +27,10 @@
 //! Writing gives a VICS 2.0 Media document. `MediaID` and `Category` are written as numbers
 //! when they are integers, as VICS tools expect. The first MD5 and SHA-1 go in their fields;
 //! PDQ, SHA-256, PhotoDNA and further MD5/SHA-1 go in `AlternativeHashes`, since VICS has no
-//! field for them. The flag and series tags go back to their fields. Deleted entries are left
-//! out: VICS cannot say that a source withdraws an item.
+//! field for them. The flag and series tags go back to their fields. Each file is a
+//! `MediaFiles` item with the whole path in `FilePath` and its last component in `FileName`,
+//! which reads back as the same path. Deleted entries are left out: VICS cannot say that a
+//! source withdraws an item.
 
 use std::io::{BufRead, Write};
 
@@ -34,6 +39,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::csv_list::values_of;
+use crate::entry::union_into;
 use crate::import::Collector;
 use crate::json_document::{not_the_format, read_text, Lines};
 use crate::{category_of, BankError, BankInfo, Entry, ListFormat, Signal, SignalType};
@@ -135,13 +141,39 @@ fn media_entry(json: &str) -> Result<Entry, String> {
     if let Some(series) = scalar(media.get("Series")) {
         tags.push(format!("{SERIES_TAG}{series}"));
     }
+    let mut files = Vec::new();
+    let media_files = media.get("MediaFiles").and_then(Value::as_array);
+    union_into(
+        &mut files,
+        media_files.into_iter().flatten().filter_map(file_path),
+    );
     Ok(Entry {
         id: scalar(media.get("MediaID")),
         signals,
         category: scalar(media.get("Category")),
         tags,
+        files,
         deleted: false,
     })
+}
+
+/// The whole path of a `MediaFiles` item, from its `FilePath` and `FileName`.
+fn file_path(item: &Value) -> Option<String> {
+    match (scalar(item.get("FilePath")), scalar(item.get("FileName"))) {
+        (Some(path), Some(name)) if !ends_with_name(&path, &name) => {
+            Some(format!("{}/{name}", path.trim_end_matches(SEPARATORS)))
+        }
+        (path, name) => path.or(name),
+    }
+}
+
+/// Path separators of the disks VICS describes: Windows writes `\`, everything else `/`.
+const SEPARATORS: [char; 2] = ['/', '\\'];
+
+/// Whether `name` is the last component of `path`, so `path` is already the whole path.
+fn ends_with_name(path: &str, name: &str) -> bool {
+    path.strip_suffix(name)
+        .is_some_and(|folder| folder.is_empty() || folder.ends_with(SEPARATORS))
 }
 
 /// A string or number field as non-empty text.
@@ -176,6 +208,15 @@ struct Media<'a> {
     tags: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     alternative_hashes: Vec<AlternativeHash<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    media_files: Vec<MediaFile<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct MediaFile<'a> {
+    file_name: &'a str,
+    file_path: &'a str,
 }
 
 #[derive(Serialize)]
@@ -240,6 +281,14 @@ fn media_of<'a>(entry: &'a Entry, bank: &'a BankInfo) -> Media<'a> {
         series,
         tags: (!tags.is_empty()).then(|| tags.join(",")),
         alternative_hashes,
+        media_files: entry
+            .files
+            .iter()
+            .map(|path| MediaFile {
+                file_name: path.rsplit(SEPARATORS).next().unwrap_or(path),
+                file_path: path,
+            })
+            .collect(),
     }
 }
 
@@ -344,6 +393,37 @@ mod tests {
     }
 
     #[test]
+    fn media_files_give_whole_paths() {
+        let text = format!(
+            r#"{{"odata.metadata": "http://github.com/ICMEC/ProjectVic/DataModels/1.2.xml#Media",
+"value": [{{"MediaID": 5, "MD5": "{MD5}", "MediaFiles": [
+  {{"MD5": "{MD5}", "FileName": "lake.jpg", "FilePath": "C:/Users/case/Pictures"}},
+  {{"FileName": "lake.jpg", "FilePath": "C:\\Users\\case\\Desktop\\"}},
+  {{"FileName": "lake.jpg", "FilePath": "E:/export/lake.jpg"}},
+  {{"FileName": "lake.jpg", "FilePath": "E:/export/biglake.jpg"}},
+  {{"FilePath": "F:/carved/000123.jpg"}},
+  {{"FileName": "lake (1).jpg"}},
+  {{"FileName": "lake.jpg", "FilePath": "C:/Users/case/Pictures"}},
+  {{"Created": "2020-01-01T00:00:00Z"}}
+]}}]}}"#
+        );
+        let (entries, summary) = read_vics(&text).unwrap();
+        assert_eq!(summary.problem_count, 0, "{:?}", summary.problems);
+        assert_eq!(
+            entries[0].files,
+            [
+                "C:/Users/case/Pictures/lake.jpg",
+                "C:\\Users\\case\\Desktop/lake.jpg",
+                "E:/export/lake.jpg",
+                "E:/export/biglake.jpg/lake.jpg",
+                "F:/carved/000123.jpg",
+                "lake (1).jpg",
+            ],
+            "the repeated path is kept once, the item without a path is skipped"
+        );
+    }
+
+    #[test]
     fn documents_that_are_not_vics() {
         for text in ["{\"value\": 3}", "[1, 2]", "{\"value\": [", "\u{0}"] {
             let error = read_vics(text).unwrap_err();
@@ -373,6 +453,10 @@ mod tests {
                     "OffenderIdentified".to_string(),
                     "Series:Sample".to_string(),
                 ],
+                files: vec![
+                    "C:/Users/case/Pictures/lake.jpg".to_string(),
+                    "D:\\backup\\lake.jpg".to_string(),
+                ],
                 deleted: false,
             },
             Entry {
@@ -389,6 +473,11 @@ mod tests {
         assert_eq!(document["@odata.context"], VICS_2_MEDIA_CONTEXT);
         assert_eq!(document["value"][0]["MediaID"], 42);
         assert_eq!(document["value"][0]["OffenderIdentified"], true);
+        assert_eq!(
+            document["value"][0]["MediaFiles"][1],
+            serde_json::json!({"FileName": "lake.jpg", "FilePath": "D:\\backup\\lake.jpg"})
+        );
+        assert!(document["value"][1].get("MediaFiles").is_none());
         assert_eq!(document["value"][1]["MediaID"], "0012");
         let (read, summary) = read_vics(&text).unwrap();
         assert_eq!(summary.problem_count, 0, "{:?}", summary.problems);

@@ -71,6 +71,12 @@ fn vics_nsrl_caid_mov() {
         entries[8].signals[1],
         signal(SignalType::Sha1, "7a55e58570d81a244af7af18b1bf9d9101906b7f")
     );
+    assert_eq!(
+        entries[0].files,
+        ["Payload/TikTok.app/IESLiveMTKit.bundle/file/video/black-video-480-360.mov"],
+        "FilePath is the folder, FileName the name in it"
+    );
+    assert_eq!(entries[8].files, ["Payload/Kasual.app/KasualNew.MOV"]);
     for entry in &entries {
         assert_eq!(
             entry.id.as_deref(),

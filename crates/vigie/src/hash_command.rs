@@ -45,6 +45,13 @@ pub struct HashArgs {
     #[arg(long)]
     dihedral: bool,
 
+    #[command(flatten)]
+    hashing: HashingArgs,
+}
+
+/// How files are hashed: the options `vigie hash` and `vigie scan` share.
+#[derive(Debug, Args)]
+pub struct HashingArgs {
     /// Whose PDQ to reproduce: `hma` (python-threatexchange, the full-size pixels) or `cli512`
     /// (Meta's reference command-line hasher, which first resizes images over 512 px).
     #[arg(long, value_enum, default_value_t = Variant::Hma)]
@@ -67,6 +74,35 @@ pub struct HashArgs {
     threads: Option<usize>,
 }
 
+impl HashingArgs {
+    /// What a worker may spend on a file, and whether to compute the dihedral hashes.
+    pub fn limits(&self, dihedral: bool) -> Limits {
+        Limits {
+            options: HashOptions {
+                decode: DecodeOptions {
+                    max_pixels: self.max_pixels,
+                    exif_orientation: self.exif_orientation,
+                },
+                variant: match self.pdq_variant {
+                    Variant::Hma => PdqVariant::Hma,
+                    Variant::Cli512 => PdqVariant::Cli512,
+                },
+                dihedral,
+            },
+            max_image_bytes: self.max_image_bytes,
+        }
+    }
+
+    /// The number of workers: as asked, or one per core.
+    pub fn threads(&self) -> anyhow::Result<usize> {
+        match self.threads {
+            Some(0) => anyhow::bail!("--threads must be at least 1"),
+            Some(n) => Ok(n),
+            None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
@@ -82,21 +118,21 @@ enum Variant {
 
 /// The result for one input: what could be computed, and why the rest could not.
 #[derive(Debug, Serialize)]
-struct Record {
-    path: String,
-    pdq: Option<String>,
-    quality: Option<u8>,
-    md5: Option<String>,
-    sha1: Option<String>,
-    sha256: Option<String>,
-    error: Option<String>,
+pub struct Record {
+    pub path: String,
+    pub pdq: Option<String>,
+    pub quality: Option<u8>,
+    pub md5: Option<String>,
+    pub sha1: Option<String>,
+    pub sha256: Option<String>,
+    pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    dihedral: Option<DihedralHex>,
+    pub dihedral: Option<DihedralHex>,
 }
 
 /// The eight dihedral hashes as hex, in the reference's order.
 #[derive(Debug, Serialize)]
-struct DihedralHex {
+pub struct DihedralHex {
     orig: String,
     rot90: String,
     rot180: String,
@@ -122,9 +158,10 @@ impl DihedralHex {
         }
     }
 
-    /// The seven non-identity hashes, in the order of the CSV columns.
-    fn transformed(&self) -> [&str; 7] {
+    /// All eight, the original first, in the reference's order.
+    pub fn all(&self) -> [&str; 8] {
         [
+            &self.orig,
             &self.rot90,
             &self.rot180,
             &self.rot270,
@@ -133,6 +170,12 @@ impl DihedralHex {
             &self.flipplus1,
             &self.flipminus1,
         ]
+    }
+
+    /// The seven non-identity hashes, in the order of the CSV columns.
+    fn transformed(&self) -> [&str; 7] {
+        let [_, transformed @ ..] = self.all();
+        transformed
     }
 }
 
@@ -164,26 +207,8 @@ impl Record {
 }
 
 pub fn run(args: HashArgs) -> anyhow::Result<ExitCode> {
-    let options = HashOptions {
-        decode: DecodeOptions {
-            max_pixels: args.max_pixels,
-            exif_orientation: args.exif_orientation,
-        },
-        variant: match args.pdq_variant {
-            Variant::Hma => PdqVariant::Hma,
-            Variant::Cli512 => PdqVariant::Cli512,
-        },
-        dihedral: args.dihedral,
-    };
-    let limits = Limits {
-        options,
-        max_image_bytes: args.max_image_bytes,
-    };
-    let threads = match args.threads {
-        Some(0) => anyhow::bail!("--threads must be at least 1"),
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+    let limits = args.hashing.limits(args.dihedral);
+    let threads = args.hashing.threads()?;
 
     let inputs = list_inputs(&args.paths);
     let progress = progress_bar(inputs.len());
@@ -223,7 +248,7 @@ pub fn run(args: HashArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn progress_bar(files: usize) -> ProgressBar {
+pub fn progress_bar(files: usize) -> ProgressBar {
     if files < PROGRESS_MIN_FILES || !io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -239,7 +264,7 @@ fn progress_bar(files: usize) -> ProgressBar {
 
 /// Hashes every input on `threads` workers and hands the records to `sink` in input order.
 /// Stops early, returning the error, if the sink fails (a closed pipe, a full disk).
-fn process_in_order(
+pub fn process_in_order(
     inputs: &[Input],
     threads: usize,
     limits: &Limits,
@@ -284,7 +309,7 @@ fn process_in_order(
 
 /// What one worker may spend on one file.
 #[derive(Debug)]
-struct Limits {
+pub struct Limits {
     options: HashOptions,
     max_image_bytes: u64,
 }

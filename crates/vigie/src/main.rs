@@ -11,6 +11,9 @@ mod hash_command;
 mod index_command;
 mod list_args;
 mod match_command;
+mod matcher;
+mod scan_command;
+mod scan_report;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,6 +35,9 @@ enum Command {
     Index(index_command::IndexCommand),
     /// Match hashes against banks: a hash list or `vigie hash` output in, matches out.
     Match(match_command::MatchArgs),
+    /// Scan a tree (a seized disk): hash every file, match it against banks, and report known
+    /// and unknown files, unknown first.
+    Scan(scan_command::ScanArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +46,7 @@ fn main() -> ExitCode {
         Command::Hash(args) => hash_command::run(args),
         Command::Index(command) => index_command::run(command),
         Command::Match(args) => match_command::run(args),
+        Command::Scan(args) => scan_command::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -13,17 +13,18 @@ use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use vigie_bank::{Entry, SignalType};
-use vigie_hash::{hex, PdqHash};
+use vigie_hash::PdqHash;
 use vigie_index::Hash256;
 
 use crate::bank_file::{decode_hex, open_banks, read_one_list, Bank};
 use crate::list_args::ListArgs;
+use crate::matcher::{match_batch, Lookup};
 
 /// Queries answered together: enough for the multi-index batch path, bounded in memory.
 const BATCH: usize = 1 << 16;
 
 /// Names of the dihedral variants, in the order of `vigie hash --dihedral` columns.
-const VARIANTS: [(&str, &str); 8] = [
+pub const VARIANTS: [(&str, &str); 8] = [
     ("orig", "pdq"),
     ("rot90", "pdq_rot90"),
     ("rot180", "pdq_rot180"),
@@ -74,10 +75,7 @@ enum Format {
 struct Query {
     /// The query's own id (a path in `vigie hash` output, an id column), if any.
     id: Option<String>,
-    /// PDQ hashes: one, or eight dihedral variants with `--dihedral`.
-    pdq: Vec<Hash256>,
-    /// Cryptographic digests, by type.
-    digests: Vec<(SignalType, String)>,
+    lookup: Lookup,
 }
 
 /// One output row.
@@ -167,22 +165,23 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn query_of(entry: Entry) -> Query {
-    let mut query = Query {
-        id: entry.id,
-        pdq: Vec::new(),
-        digests: Vec::new(),
-    };
+    let mut lookup = Lookup::default();
     for signal in entry.signals {
         match signal.signal_type {
-            SignalType::Pdq => match decode_hex::<32>(&signal.value) {
-                Ok(bytes) => query.pdq.push(Hash256::from_bytes(&bytes)),
-                Err(_) => continue,
-            },
+            // The list reader has checked the hex already.
+            SignalType::Pdq => {
+                if let Ok(bytes) = decode_hex::<32>(&signal.value) {
+                    lookup.pdq.push(Hash256::from_bytes(&bytes));
+                }
+            }
             SignalType::PhotoDna => {}
-            other => query.digests.push((other, signal.value)),
+            other => lookup.digests.push((other, signal.value)),
         }
     }
-    query
+    Query {
+        id: entry.id,
+        lookup,
+    }
 }
 
 /// Reads `vigie hash --dihedral --format csv` output: the eight PDQ columns of each image.
@@ -224,8 +223,10 @@ fn read_dihedral_csv(
         }
         sink(Query {
             id: path.and_then(|p| record.get(p)).map(str::to_string),
-            pdq,
-            digests: Vec::new(),
+            lookup: Lookup {
+                pdq,
+                digests: Vec::new(),
+            },
         })?;
     }
     Ok(())
@@ -239,80 +240,23 @@ fn answer<W: Write>(
     dihedral: bool,
     output: &mut Output<W>,
 ) -> anyhow::Result<bool> {
+    let lookups: Vec<&Lookup> = batch.iter().map(|query| &query.lookup).collect();
     let mut matched = false;
-    // Every PDQ hash of the batch, and which query (and variant) it belongs to.
-    let owners: Vec<(usize, usize)> = batch
-        .iter()
-        .enumerate()
-        .flat_map(|(q, query)| (0..query.pdq.len()).map(move |v| (q, v)))
-        .collect();
-    let hashes: Vec<Hash256> = owners.iter().map(|&(q, v)| batch[q].pdq[v]).collect();
-    let per_bank: Vec<Vec<Vec<vigie_index::Match>>> = banks
-        .iter()
-        .map(|bank| bank.index.pdq.range_batch(&hashes, bank.radius(radius)))
-        .collect();
-
-    for (q, query) in batch.iter().enumerate() {
-        let first = owners.partition_point(|&(owner, _)| owner < q);
-        for (bank, answers) in banks.iter().zip(&per_bank) {
-            // With variants, each entry is reported once, through its closest variant.
-            let mut found: Vec<(u32, usize, u64)> = Vec::new();
-            for v in 0..query.pdq.len() {
-                for m in &answers[first + v] {
-                    found.push((m.distance, v, m.id));
-                }
-            }
-            found.sort_unstable();
-            let mut seen = std::collections::HashSet::new();
-            for (distance, v, id) in found {
-                if !seen.insert(id) {
-                    continue;
-                }
-                let entry = bank.entry(id);
-                let stored = bank
-                    .index
-                    .pdq
-                    .hashes_of(id)
-                    .into_iter()
-                    .min_by_key(|h| vigie_index::hamming(h, &query.pdq[v]))
-                    .map(|h| hex(&h.to_bytes()))
-                    .unwrap_or_default();
-                output.write(&Row {
-                    query: hex(&query.pdq[v].to_bytes()),
-                    matched: stored,
-                    distance,
-                    bank: &bank.info.name,
-                    label: entry.label,
-                    category: entry.category,
-                    signal_type: "pdq",
-                    query_id: query.id.as_deref(),
-                    variant: dihedral.then_some(VARIANTS[v].0),
-                })?;
-                matched = true;
-            }
-            for (signal_type, value) in &query.digests {
-                let ids = match signal_type {
-                    SignalType::Md5 => bank.index.md5.get(&decode_hex(value)?),
-                    SignalType::Sha1 => bank.index.sha1.get(&decode_hex(value)?),
-                    SignalType::Sha256 => bank.index.sha256.get(&decode_hex(value)?),
-                    SignalType::Pdq | SignalType::PhotoDna => Vec::new(),
-                };
-                for id in ids {
-                    let entry = bank.entry(id);
-                    output.write(&Row {
-                        query: value.clone(),
-                        matched: value.clone(),
-                        distance: 0,
-                        bank: &bank.info.name,
-                        label: entry.label,
-                        category: entry.category,
-                        signal_type: signal_type.name(),
-                        query_id: query.id.as_deref(),
-                        variant: None,
-                    })?;
-                    matched = true;
-                }
-            }
+    for (query, found) in batch.iter().zip(match_batch(banks, &lookups, radius)?) {
+        for found in found {
+            let entry = found.bank.entry(found.id);
+            output.write(&Row {
+                query: found.query,
+                matched: found.matched,
+                distance: found.distance,
+                bank: &found.bank.info.name,
+                label: entry.label,
+                category: entry.category,
+                signal_type: found.signal_type.name(),
+                query_id: query.id.as_deref(),
+                variant: dihedral.then_some(VARIANTS[found.variant].0),
+            })?;
+            matched = true;
         }
     }
     Ok(matched)

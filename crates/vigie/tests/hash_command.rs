@@ -2,42 +2,15 @@
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-fn corpus() -> PathBuf {
-    let shared = std::env::var_os("VIGIE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    shared.join("corpus/pdq")
-}
+mod common;
+
+use common::{corpus, csv_rows, stdout};
 
 fn vigie(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vigie"))
-        .args(args)
-        .current_dir(corpus())
-        .output()
-        .expect("the vigie binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("utf-8 output")
-}
-
-/// CSV text as rows of column name to value.
-fn csv_rows(text: &str) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let header = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|record| {
-            header
-                .iter()
-                .zip(record.unwrap().iter())
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
+    common::vigie_in(&corpus(), args)
 }
 
 #[test]
