@@ -28,8 +28,8 @@
 //! when they are integers, as VICS tools expect. The first MD5 and SHA-1 go in their fields;
 //! PDQ, SHA-256, PhotoDNA and further MD5/SHA-1 go in `AlternativeHashes`, since VICS has no
 //! field for them. The flag and series tags go back to their fields. Each file is a
-//! `MediaFiles` item with the whole path in `FilePath` and its last component in `FileName`,
-//! which reads back as the same path. Deleted entries are left out: VICS cannot say that a
+//! `MediaFiles` item with the folder in `FilePath` and the name in `FileName`, as the CAID
+//! files and the forensic tools reading them expect, which reads back as the same path. Deleted entries are left out: VICS cannot say that a
 //! source withdraws an item.
 
 use std::io::{BufRead, Write};
@@ -161,7 +161,16 @@ fn media_entry(json: &str) -> Result<Entry, String> {
 fn file_path(item: &Value) -> Option<String> {
     match (scalar(item.get("FilePath")), scalar(item.get("FileName"))) {
         (Some(path), Some(name)) if !ends_with_name(&path, &name) => {
-            Some(format!("{}/{name}", path.trim_end_matches(SEPARATORS)))
+            // A Windows folder (backslashes only) is joined the Windows way.
+            let separator = if path.contains('\\') && !path.contains('/') {
+                '\\'
+            } else {
+                '/'
+            };
+            Some(format!(
+                "{}{separator}{name}",
+                path.trim_end_matches(SEPARATORS)
+            ))
         }
         (path, name) => path.or(name),
     }
@@ -284,9 +293,12 @@ fn media_of<'a>(entry: &'a Entry, bank: &'a BankInfo) -> Media<'a> {
         media_files: entry
             .files
             .iter()
-            .map(|path| MediaFile {
-                file_name: path.rsplit(SEPARATORS).next().unwrap_or(path),
-                file_path: path,
+            .map(|path| {
+                let (folder, name) = path.rsplit_once(SEPARATORS).unwrap_or(("", path));
+                MediaFile {
+                    file_name: name,
+                    file_path: folder,
+                }
             })
             .collect(),
     }
@@ -413,7 +425,7 @@ mod tests {
             entries[0].files,
             [
                 "C:/Users/case/Pictures/lake.jpg",
-                "C:\\Users\\case\\Desktop/lake.jpg",
+                "C:\\Users\\case\\Desktop\\lake.jpg",
                 "E:/export/lake.jpg",
                 "E:/export/biglake.jpg/lake.jpg",
                 "F:/carved/000123.jpg",
@@ -475,7 +487,7 @@ mod tests {
         assert_eq!(document["value"][0]["OffenderIdentified"], true);
         assert_eq!(
             document["value"][0]["MediaFiles"][1],
-            serde_json::json!({"FileName": "lake.jpg", "FilePath": "D:\\backup\\lake.jpg"})
+            serde_json::json!({"FileName": "lake.jpg", "FilePath": "D:\\backup"})
         );
         assert!(document["value"][1].get("MediaFiles").is_none());
         assert_eq!(document["value"][1]["MediaID"], "0012");

@@ -3,7 +3,8 @@
 //! prints one JSON object of timings. Per-query match counts go to a file so that the script
 //! can check recall against faiss's exact flat index.
 //!
-//! Usage: bench_peers HASHES QUERIES RADIUS THREADS COUNTS_OUT SNAPSHOT_PATH
+//! Usage: bench_peers HASHES QUERIES RADIUS THREADS COUNTS_OUT SNAPSHOT_PATH [--batch-only]
+//! (`--batch-only`, for 100M entries: no flat batch, 20 single queries).
 
 use std::time::Instant;
 
@@ -28,8 +29,12 @@ fn peak_rss_bytes() -> u64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let [_, hashes, queries, radius, threads, counts_out, snapshot] = &args[..] else {
-        panic!("usage: bench_peers HASHES QUERIES RADIUS THREADS COUNTS_OUT SNAPSHOT_PATH");
+    let (batch_only, args) = match args.split_last() {
+        Some((last, rest)) if last == "--batch-only" => (true, rest),
+        _ => (false, &args[..]),
+    };
+    let [_, hashes, queries, radius, threads, counts_out, snapshot] = args else {
+        panic!("usage: bench_peers HASHES QUERIES RADIUS THREADS COUNTS_OUT SNAPSHOT_PATH [--batch-only]");
     };
     let radius: u32 = radius.parse().unwrap();
     let threads: usize = threads.parse().unwrap();
@@ -51,12 +56,16 @@ fn main() {
     let batch_s = start.elapsed().as_secs_f64();
 
     let start = Instant::now();
-    let flat = index.range_batch_with(&queries, radius, BatchStrategy::Flat);
-    let flat_s = start.elapsed().as_secs_f64();
-    assert_eq!(flat, answers, "the two batch strategies disagree");
+    let flat_s = if batch_only {
+        f64::NAN
+    } else {
+        let flat = index.range_batch_with(&queries, radius, BatchStrategy::Flat);
+        assert_eq!(flat, answers, "the two batch strategies disagree");
+        start.elapsed().as_secs_f64()
+    };
 
     // One query at a time, as a server answering single lookups would without batching.
-    let singles = queries.len().min(200);
+    let singles = queries.len().min(if batch_only { 20 } else { 200 });
     let start = Instant::now();
     for query in &queries[..singles] {
         std::hint::black_box(index.range(query, radius));
@@ -80,6 +89,11 @@ fn main() {
     let load_s = start.elapsed().as_secs_f64();
     std::hint::black_box(loaded.index.pdq.range(&queries[0], radius));
 
+    let flat_s = if flat_s.is_nan() {
+        "null".to_string()
+    } else {
+        flat_s.to_string()
+    };
     println!(
         "{{\"build_s\":{build_s},\"batch_s\":{batch_s},\"flat_s\":{flat_s},\"single_s\":{single_s},\"singles\":{singles},\"save_s\":{save_s},\"load_s\":{load_s},\"memory_bytes\":{memory_bytes},\"rss_growth_bytes\":{},\"kernel\":\"{}\",\"matches\":{}}}",
         peak_rss_bytes().saturating_sub(rss_before),

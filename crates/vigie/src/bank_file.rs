@@ -22,8 +22,9 @@ use anyhow::{bail, Context as _};
 use serde::{Deserialize, Serialize};
 use vigie_bank::{
     detect_format, merge_duplicates, read_list, BankInfo, Entry, ImportOptions, ImportSummary,
-    ListFormat, SignalType,
+    ListFormat, Signal, SignalType,
 };
+use vigie_hash::hex;
 use vigie_index::{DigestSet, Hash256, PdqIndex, SignalIndex, SnapshotError};
 
 /// Bytes of a list read to guess its format.
@@ -92,18 +93,13 @@ impl Bank {
             };
         }
         let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
-        let category = u16::from_le_bytes(
-            bytes[table.category_start + 2 * i..table.category_start + 2 * i + 2]
-                .try_into()
-                .unwrap(),
-        );
         let start = u64_at(table.offset_start + 8 * i) as usize;
         let end = u64_at(table.offset_start + 8 * i + 8) as usize;
         let label = std::str::from_utf8(&bytes[table.label_start + start..table.label_start + end])
             .unwrap_or("");
-        let category = match category {
-            0 => self.info.default_category.as_deref(),
-            k => table.categories.get(usize::from(k) - 1).map(String::as_str),
+        let category = match table.category_number(id) {
+            None => self.info.default_category.as_deref(),
+            Some(k) => table.categories.get(k).map(String::as_str),
         };
         EntryInfo { label, category }
     }
@@ -143,6 +139,45 @@ impl Bank {
         Ok(Bank { info, index, table })
     }
 
+    /// The bank's entries as a list would hold them: the label as the id, the category, and
+    /// every hash stored under the entry (tags and file paths are not kept in bank files).
+    pub fn entries(&self) -> Vec<Entry> {
+        let mut entries: Vec<Entry> = (0..self.table.entries as u64)
+            .map(|id| {
+                let info = self.entry(id);
+                Entry {
+                    id: (!info.label.is_empty()).then(|| info.label.to_string()),
+                    category: self
+                        .table
+                        .category_number(id)
+                        .map(|k| self.table.categories[k].clone()),
+                    ..Entry::default()
+                }
+            })
+            .collect();
+        let mut add = |id: u64, signal_type, bytes: &[u8]| {
+            if let Some(entry) = entries.get_mut(id as usize) {
+                entry.signals.push(Signal {
+                    signal_type,
+                    value: hex(bytes),
+                });
+            }
+        };
+        for (id, hash) in self.index.pdq.entries() {
+            add(id, SignalType::Pdq, &hash.to_bytes());
+        }
+        for (id, digest) in self.index.md5.entries() {
+            add(id, SignalType::Md5, &digest);
+        }
+        for (id, digest) in self.index.sha1.entries() {
+            add(id, SignalType::Sha1, &digest);
+        }
+        for (id, digest) in self.index.sha256.entries() {
+            add(id, SignalType::Sha256, &digest);
+        }
+        entries
+    }
+
     /// Saves the bank as a `.vidx` file.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         self.index.save(path, self.table.bytes.bytes())?;
@@ -174,6 +209,16 @@ struct ReadTable {
 }
 
 impl EntryTable {
+    /// The entry's own category, as a position in `categories`.
+    fn category_number(&self, id: u64) -> Option<usize> {
+        let at = self.category_start + 2 * id as usize;
+        let bytes = self.bytes.bytes().get(at..at + 2)?;
+        match u16::from_le_bytes([bytes[0], bytes[1]]) {
+            0 => None,
+            k => Some(usize::from(k) - 1),
+        }
+    }
+
     fn read(bytes: Payload) -> anyhow::Result<ReadTable> {
         let raw = bytes.bytes();
         let take = |at: usize, len: usize| {

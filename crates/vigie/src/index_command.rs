@@ -1,19 +1,41 @@
-//! `vigie index build`: hash lists in, one bank file (`.vidx`) out.
+//! `vigie index build`: hash lists in, one bank file (`.vidx`) out; `vigie index export`: back
+//! to a list, in any format.
 
+use std::fs::File;
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use vigie_bank::{merge_duplicates, BankInfo, Entry, DEFAULT_PDQ_THRESHOLD};
+use vigie_bank::{
+    merge_duplicates, write_list, BankError, BankInfo, Entry, ListFormat, DEFAULT_PDQ_THRESHOLD,
+};
 
 use crate::bank_file::{read_lists, Bank};
-use crate::list_args::ListArgs;
+use crate::list_args::{Format, ListArgs};
 
 #[derive(Debug, Subcommand)]
 pub enum IndexCommand {
     /// Build a bank file from hash lists (text, CSV, ThreatExchange, VICS JSON, NCMEC XML).
     Build(BuildArgs),
+    /// Write a bank's entries as a hash list, to share them with a partner or another tool.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The bank file.
+    #[arg(value_name = "BANK.vidx")]
+    bank: PathBuf,
+
+    /// The list format to write.
+    #[arg(long, value_enum)]
+    format: Format,
+
+    /// Where to write (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -54,7 +76,33 @@ pub struct BuildArgs {
 pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
     match command {
         IndexCommand::Build(args) => build(args),
+        IndexCommand::Export(args) => export(args),
     }
+}
+
+fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let bank = Bank::load(&args.bank)?;
+    let format = ListFormat::from(args.format);
+    let entries = bank.entries();
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(
+            File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+        ),
+        None => Box::new(io::stdout().lock()),
+    };
+    match write_list(io::BufWriter::new(out), format, &bank.info, &entries) {
+        Err(BankError::Io(error)) if error.kind() == io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
+    if let Some(path) = &args.output {
+        eprintln!(
+            "vigie: {} entries of bank '{}' written to {}",
+            entries.len(),
+            bank.info.name,
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {

@@ -20,13 +20,26 @@ pub struct ListArgs {
     hex64: Hex64,
 }
 
+/// A hash-list format, as the command line names it.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
+pub enum Format {
     Text,
     Csv,
     Threatexchange,
     Vics,
     Ncmec,
+}
+
+impl From<Format> for ListFormat {
+    fn from(format: Format) -> ListFormat {
+        match format {
+            Format::Text => ListFormat::Text,
+            Format::Csv => ListFormat::Csv,
+            Format::Threatexchange => ListFormat::ThreatExchange,
+            Format::Vics => ListFormat::Vics,
+            Format::Ncmec => ListFormat::NcmecXml,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -38,13 +51,7 @@ enum Hex64 {
 impl ListArgs {
     pub fn options(&self) -> ListOptions {
         ListOptions {
-            format: self.list_format.map(|format| match format {
-                Format::Text => ListFormat::Text,
-                Format::Csv => ListFormat::Csv,
-                Format::Threatexchange => ListFormat::ThreatExchange,
-                Format::Vics => ListFormat::Vics,
-                Format::Ncmec => ListFormat::NcmecXml,
-            }),
+            format: self.list_format.map(ListFormat::from),
             import: ImportOptions {
                 strict: self.strict,
                 hex64: match self.hex64 {

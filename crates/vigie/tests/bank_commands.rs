@@ -490,3 +490,101 @@ fn an_interrupted_scan_resumes_from_its_checkpoint() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_bank_exports_to_every_format_and_reads_back_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let hashed = hash_list(
+        dir.path(),
+        "hashed.csv",
+        &[
+            "bridge-mods/aaa-orig.jpg",
+            "misc-images/c.png",
+            "reg-test-input/pen-and-coaster.png",
+        ],
+    );
+    let output = vigie_in(
+        dir.path(),
+        &[
+            "index",
+            "build",
+            hashed.to_str().unwrap(),
+            "-o",
+            "bank.vidx",
+            "--category",
+            "2",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let export = |format: &str, bank: &str| {
+        let output = vigie_in(dir.path(), &["index", "export", bank, "--format", format]);
+        assert!(output.status.success(), "{format}: {}", stderr(&output));
+        stdout(&output)
+    };
+    let original = export("csv", "bank.vidx");
+    assert_eq!(csv_rows(&original).len(), 3);
+    for (format, file) in [
+        ("text", "round.txt"),
+        ("vics", "round.json"),
+        ("ncmec", "round.xml"),
+    ] {
+        write(&dir.path().join(file), export(format, "bank.vidx"));
+        let output = vigie_in(
+            dir.path(),
+            &[
+                "index",
+                "build",
+                file,
+                "-o",
+                "round.vidx",
+                "--category",
+                "2",
+            ],
+        );
+        assert!(output.status.success(), "{format}: {}", stderr(&output));
+        let rows = |text: &str| {
+            let mut rows: Vec<_> = csv_rows(text)
+                .into_iter()
+                .map(|r| {
+                    (
+                        r["pdq"].clone(),
+                        r["md5"].clone(),
+                        r["sha1"].clone(),
+                        r["sha256"].clone(),
+                    )
+                })
+                .collect();
+            rows.sort();
+            rows
+        };
+        let round = export("csv", "round.vidx");
+        if format == "text" {
+            // A text list has one hash a line: the hashes come back, their grouping does not.
+            let hashes = |text: &str| {
+                let mut hashes: Vec<String> = rows(text)
+                    .into_iter()
+                    .flat_map(|(a, b, c, d)| [a, b, c, d])
+                    .filter(|h| !h.is_empty())
+                    .collect();
+                hashes.sort();
+                hashes
+            };
+            assert_eq!(hashes(&round), hashes(&original));
+        } else {
+            assert_eq!(rows(&round), rows(&original), "{format}");
+        }
+    }
+
+    // A ThreatExchange `.te` file holds one signal type: a PDQ-only bank exports to it.
+    write(
+        &dir.path().join("pdq.txt"),
+        "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22\n",
+    );
+    let output = vigie_in(dir.path(), &["index", "build", "pdq.txt", "-o", "pdq.vidx"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let te = export("threatexchange", "pdq.vidx");
+    assert!(
+        te.contains("f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"),
+        "{te}"
+    );
+}
