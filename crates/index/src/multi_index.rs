@@ -34,20 +34,31 @@ fn chunk(hash: &Words, i: usize) -> u16 {
     (hash[i / 4] >> (16 * (i % 4))) as u16
 }
 
+/// Queries in one set of tables at most: query numbers and bucket offsets fit in 16 bits, which
+/// halves the tables so that one table and a block of stored hashes share a core's L2 cache.
+pub(crate) const MAX_QUERIES: usize = u16::MAX as usize;
+
+/// Stored hashes probed together, table by table: 128 KB, so that they, one table's offsets
+/// and the queries stay in L2 while the table is probed for each of them.
+const PROBE_BLOCK: usize = 4096;
+
 /// Queries grouped by the value of each of their 16 chunks.
 #[derive(Debug)]
 pub(crate) struct QueryTables<'q> {
     queries: &'q [Words],
     radius: u32,
     sub_radius: u32,
-    /// Every 16-bit mask of at most `sub_radius` bits: the chunk values probed are `v ^ mask`.
-    masks: Vec<u16>,
-    /// For table `i`, bucket `v`: query numbers `members[start..end]` with
-    /// `start = offsets[i * (BUCKETS + 1) + v]`, `end` the next offset.
-    offsets: Vec<u32>,
-    members: Vec<u32>,
+    /// The chunk values probed for a stored chunk `v` are `v ^ mask` for every 16-bit mask of
+    /// at most `sub_radius` bits. They are probed a 64-bit word of `occupied` at a time: each
+    /// item is the high 10 bits of some masks (which word, relative to `v`'s) and how many bits
+    /// their low 6 bits may still have (which bits of that word, from `low_bits`).
+    words: Vec<(usize, usize)>,
+    /// For table `i`, bucket `v`: query numbers `members[i * n + start..i * n + end]`, `n` the
+    /// number of queries, with `start = offsets[i * (BUCKETS + 1) + v]` and `end` the next.
+    offsets: Vec<u16>,
+    members: Vec<u16>,
     /// Bit `v` of table `i` is set when bucket `v` is not empty: a probe of an empty bucket,
-    /// the common case, reads 8 KB per table of bits instead of 256 KB of offsets.
+    /// the common case, reads 8 KB of bits per table instead of 128 KB of offsets.
     occupied: Vec<u64>,
 }
 
@@ -63,14 +74,20 @@ impl<'q> QueryTables<'q> {
         CHUNKS * flip_masks(radius / 16).len()
     }
 
-    /// Builds the tables. `queries` holds fewer than `u32::MAX` hashes.
+    /// Builds the tables over at most [`MAX_QUERIES`] queries.
     pub(crate) fn build(queries: &'q [Words], radius: u32) -> Self {
         assert!(
             Self::supports(radius),
             "radius {radius} is over what the tables support"
         );
+        assert!(
+            queries.len() <= MAX_QUERIES,
+            "{} queries in one set of tables",
+            queries.len()
+        );
         let sub_radius = radius / 16;
-        let mut offsets = vec![0u32; CHUNKS * (BUCKETS + 1)];
+        let n = queries.len();
+        let mut offsets = vec![0u16; CHUNKS * (BUCKETS + 1)];
         let mut occupied = vec![0u64; CHUNKS * BUCKETS / 64];
         for query in queries {
             for i in 0..CHUNKS {
@@ -79,22 +96,20 @@ impl<'q> QueryTables<'q> {
                 occupied[i * (BUCKETS / 64) + v / 64] |= 1 << (v % 64);
             }
         }
-        // Counts to starting offsets, table after table in one array.
-        let mut total = 0u32;
-        for slot in offsets.iter_mut() {
-            total += *slot;
-            *slot = total;
+        // Counts to starting offsets, table by table.
+        for table in offsets.chunks_exact_mut(BUCKETS + 1) {
+            let mut total = 0u16;
+            for slot in table.iter_mut() {
+                total += *slot;
+                *slot = total;
+            }
         }
-        for i in 0..CHUNKS {
-            // Each table's first offset continues from the previous table's end.
-            debug_assert_eq!(offsets[i * (BUCKETS + 1)], (i * queries.len()) as u32);
-        }
-        let mut members = vec![0u32; CHUNKS * queries.len()];
+        let mut members = vec![0u16; CHUNKS * n];
         let mut next = offsets.clone();
         for (number, query) in queries.iter().enumerate() {
             for i in 0..CHUNKS {
                 let slot = &mut next[i * (BUCKETS + 1) + usize::from(chunk(query, i))];
-                members[*slot as usize] = number as u32;
+                members[i * n + usize::from(*slot)] = number as u16;
                 *slot += 1;
             }
         }
@@ -102,32 +117,53 @@ impl<'q> QueryTables<'q> {
             queries,
             radius,
             sub_radius,
-            masks: flip_masks(sub_radius),
+            words: word_probes(sub_radius),
             offsets,
             members,
             occupied,
         }
     }
 
-    /// Calls `found(query number, distance)` for every query within the radius of `hash`,
-    /// each exactly once.
-    #[inline]
-    pub(crate) fn probe(&self, hash: &Words, mut found: impl FnMut(u32, u32)) {
-        for i in 0..CHUNKS {
-            let own = chunk(hash, i);
-            let occupied = &self.occupied[i * (BUCKETS / 64)..(i + 1) * (BUCKETS / 64)];
-            let offsets = &self.offsets[i * (BUCKETS + 1)..(i + 1) * (BUCKETS + 1)];
-            for &mask in &self.masks {
-                let v = usize::from(own ^ mask);
-                if occupied[v / 64] & (1 << (v % 64)) == 0 {
-                    continue;
-                }
-                let members = &self.members[offsets[v] as usize..offsets[v + 1] as usize];
-                for &number in members {
-                    let query = &self.queries[number as usize];
-                    let d = distance(hash, query);
-                    if d <= self.radius && self.first_close_chunk(hash, query) == i {
-                        found(number, d);
+    /// Calls `found(position, query number, distance)` for every pair of a stored hash and a
+    /// query within the radius, each pair exactly once; `position` is the hash's place in
+    /// `hashes`. Hashes for which `skip` holds (removed entries) are left out.
+    pub(crate) fn probe(
+        &self,
+        hashes: &[Words],
+        skip: impl Fn(usize) -> bool,
+        mut found: impl FnMut(usize, u32, u32),
+    ) {
+        let n = self.queries.len();
+        for (block_number, block) in hashes.chunks(PROBE_BLOCK).enumerate() {
+            let first = block_number * PROBE_BLOCK;
+            // Table by table, so that one table's bits and offsets stay in cache for the block.
+            for i in 0..CHUNKS {
+                let occupied = &self.occupied[i * (BUCKETS / 64)..(i + 1) * (BUCKETS / 64)];
+                let offsets = &self.offsets[i * (BUCKETS + 1)..(i + 1) * (BUCKETS + 1)];
+                let members = &self.members[i * n..(i + 1) * n];
+                for (k, hash) in block.iter().enumerate() {
+                    let own = usize::from(chunk(hash, i));
+                    let low = own % 64;
+                    for &(high, budget) in &self.words {
+                        let word = (own / 64) ^ high;
+                        // The occupied buckets of this word that are within reach of `own`.
+                        let mut reachable = occupied[word] & low_bits(budget, low);
+                        while reachable != 0 {
+                            let v = word * 64 + reachable.trailing_zeros() as usize;
+                            reachable &= reachable - 1;
+                            let start = usize::from(offsets[v]);
+                            let end = usize::from(offsets[v + 1]);
+                            for &number in &members[start..end] {
+                                let query = &self.queries[usize::from(number)];
+                                let d = distance(hash, query);
+                                if d <= self.radius
+                                    && self.first_close_chunk(hash, query) == i
+                                    && !skip(first + k)
+                                {
+                                    found(first + k, u32::from(number), d);
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -142,6 +178,36 @@ impl<'q> QueryTables<'q> {
             .expect("a pair within the radius has a chunk within the sub-radius")
     }
 }
+
+/// The words probed at this sub-radius: every 10-bit mask `high` of at most `sub_radius` bits,
+/// with the bits the low 6 bits may still flip.
+fn word_probes(sub_radius: u32) -> Vec<(usize, usize)> {
+    (0..1usize << 10)
+        .filter(|high| high.count_ones() <= sub_radius)
+        .map(|high| (high, (sub_radius - high.count_ones()) as usize))
+        .collect()
+}
+
+/// The bits of a 64-bit word at positions `low ^ m`, for every 6-bit `m` of at most `budget`
+/// bits: the buckets of one word within reach.
+#[inline]
+fn low_bits(budget: usize, low: usize) -> u64 {
+    LOW_BITS[budget.min(MAX_SUB_RADIUS as usize)][low]
+}
+
+/// [`low_bits`] for every budget up to the largest sub-radius and every position.
+static LOW_BITS: std::sync::LazyLock<[[u64; 64]; MAX_SUB_RADIUS as usize + 1]> =
+    std::sync::LazyLock::new(|| {
+        let mut table = [[0u64; 64]; MAX_SUB_RADIUS as usize + 1];
+        for (budget, row) in table.iter_mut().enumerate() {
+            for (low, bits) in row.iter_mut().enumerate() {
+                for m in (0..64usize).filter(|m| m.count_ones() as usize <= budget) {
+                    *bits |= 1 << (low ^ m);
+                }
+            }
+        }
+        table
+    });
 
 /// Every 16-bit mask with at most `bits` bits set, fewest bits first.
 fn flip_masks(bits: u32) -> Vec<u16> {
@@ -169,7 +235,11 @@ mod tests {
         let tables = QueryTables::build(&queries, 31);
         let mut found = Vec::new();
         // Identical: all 16 chunks agree, yet one report.
-        tables.probe(&query, |number, distance| found.push((number, distance)));
-        assert_eq!(found, [(0, 0)]);
+        tables.probe(
+            &[query],
+            |_| false,
+            |position, number, distance| found.push((position, number, distance)),
+        );
+        assert_eq!(found, [(0, 0, 0)]);
     }
 }

@@ -16,7 +16,7 @@
 use rayon::prelude::*;
 
 use crate::kernel::{distance, Hit, Kernel};
-use crate::multi_index::QueryTables;
+use crate::multi_index::{self, QueryTables};
 use crate::storage::Storage;
 use crate::{Hash256, Words};
 
@@ -392,30 +392,27 @@ impl PdqIndex {
 
     /// Queries in multi-index tables, stored hashes scanned once.
     fn range_multi_index(&self, queries: &[Words], radius: u32) -> Vec<(u32, Match)> {
-        // Tables over more queries than this would outgrow the cache; larger batches go in
-        // turns, each a full pass over the stored hashes.
-        const TURN: usize = 1 << 16;
+        // Larger batches go in turns, each a full pass over the stored hashes.
         let mut found = Vec::new();
-        for (turn, queries) in queries.chunks(TURN).enumerate() {
+        for (turn, queries) in queries.chunks(multi_index::MAX_QUERIES).enumerate() {
             let tables = QueryTables::build(queries, radius);
-            let first = (turn * TURN) as u32;
+            let first = (turn * multi_index::MAX_QUERIES) as u32;
             found.par_extend(self.block_offsets().into_par_iter().flat_map_iter(
                 |(span, start, len)| {
                     let mut found = Vec::new();
-                    for i in start..start + len {
-                        if span.removed.get(i) {
-                            continue;
-                        }
-                        tables.probe(&span.hashes[i], |number, distance| {
+                    tables.probe(
+                        &span.hashes[start..start + len],
+                        |k| span.removed.get(start + k),
+                        |k, number, distance| {
                             found.push((
                                 first + number,
                                 Match {
                                     distance,
-                                    id: span.ids[i],
+                                    id: span.ids[start + k],
                                 },
                             ));
-                        });
-                    }
+                        },
+                    );
                     found
                 },
             ));

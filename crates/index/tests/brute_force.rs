@@ -253,3 +253,31 @@ fn dihedral_query_reports_the_variant_that_matched() {
         (2, hamming(&rotated, &rotated_copy))
     );
 }
+
+/// More queries than one set of multi-index tables holds: the batch goes in turns, and query
+/// numbers past the first turn still come back to the right query.
+#[test]
+fn a_batch_larger_than_one_set_of_tables_goes_in_turns() {
+    let stored: Vec<(u64, Hash256)> = (0..200u64)
+        .map(|i| {
+            (
+                i,
+                Hash256([i.wrapping_mul(0x9e37_79b9_7f4a_7c15), i, !i, i << 3]),
+            )
+        })
+        .collect();
+    let index = PdqIndex::from_entries(stored.clone());
+    let queries: Vec<Hash256> = (0..70_000u64)
+        .map(|i| {
+            if i % 997 == 0 {
+                near(stored[(i % 200) as usize].1, (i % 30) as u32, i)
+            } else {
+                Hash256([i, i.wrapping_mul(31), i ^ 0x5555, !i])
+            }
+        })
+        .collect();
+    let multi = index.range_batch_with(&queries, 31, BatchStrategy::MultiIndex);
+    let flat = index.range_batch_with(&queries, 31, BatchStrategy::Flat);
+    assert_eq!(multi, flat);
+    assert!(multi[69_790].iter().any(|m| m.id == 69_790 % 200));
+}
