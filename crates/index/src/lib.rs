@@ -13,6 +13,8 @@
 //!   runs from a shared reference, beside queries. 40 bytes an entry with its id.
 //! - [`DigestSet`]: MD5, SHA-1, SHA-256 as exact-match sets.
 //! - [`SignalIndex`]: the four together, saved to and mapped from a checksummed snapshot file.
+//! - [`SharedIndex`]: a `SignalIndex` queried by many threads while others change it, compacted
+//!   in the background without losing a change.
 //!
 //! Architecture invariant: no I/O except the explicit snapshot API ([`SignalIndex::save`],
 //! [`SignalIndex::load`]); nothing here knows of banks' formats, databases or HTTP. This is the
@@ -22,12 +24,14 @@ mod digest_set;
 mod kernel;
 mod multi_index;
 mod pdq_index;
+mod shared;
 mod snapshot;
 mod storage;
 
 pub use digest_set::DigestSet;
 pub use kernel::Kernel;
 pub use pdq_index::{hamming, BatchStrategy, DihedralMatch, Match, PdqIndex};
+pub use shared::{Change, SharedIndex};
 pub use snapshot::{Payload, SignalIndex, Snapshot, SnapshotError};
 
 /// The radius at which two PDQ hashes are the same picture, by Meta's guidance.

@@ -1,0 +1,139 @@
+//! An index that threads query while others change it, compacted in the background.
+//!
+//! A matching service answers lookups on every core while hashes arrive and leave. Queries
+//! take a read lock and run against the current [`SignalIndex`]; an add or a remove takes the
+//! write lock for as long as it takes to append to the fresh segment or set a bit. Compaction
+//! is the slow part (it rewrites the arrays), so it works on a copy outside the lock: the
+//! changes made meanwhile are written to a journal, replayed onto the compacted copy, and the
+//! copy is swapped in under the write lock. No change is lost and no query waits for the
+//! rewrite.
+
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
+
+use crate::{Hash256, SignalIndex};
+
+/// One change to the index, as the journal records it.
+#[derive(Debug, Clone, Copy)]
+pub enum Change {
+    /// A PDQ hash for an entry.
+    AddPdq(u64, Hash256),
+    /// An MD5 digest for an entry.
+    AddMd5(u64, [u8; 16]),
+    /// A SHA-1 digest for an entry.
+    AddSha1(u64, [u8; 20]),
+    /// A SHA-256 digest for an entry.
+    AddSha256(u64, [u8; 32]),
+    /// Every hash of an entry goes.
+    Remove(u64),
+}
+
+impl SignalIndex {
+    /// Applies one change.
+    pub fn apply(&mut self, change: Change) {
+        match change {
+            Change::AddPdq(id, hash) => self.pdq.add(id, hash),
+            Change::AddMd5(id, digest) => self.md5.add(id, digest),
+            Change::AddSha1(id, digest) => self.sha1.add(id, digest),
+            Change::AddSha256(id, digest) => self.sha256.add(id, digest),
+            Change::Remove(id) => {
+                self.pdq.remove(id);
+                self.md5.remove(id);
+                self.sha1.remove(id);
+                self.sha256.remove(id);
+            }
+        }
+    }
+
+    /// The same entries with adds folded in and removes dropped (see [`crate::PdqIndex::compacted`]).
+    pub fn compacted(&self) -> SignalIndex {
+        SignalIndex {
+            pdq: self.pdq.compacted(),
+            md5: self.md5.compacted(),
+            sha1: self.sha1.compacted(),
+            sha256: self.sha256.compacted(),
+        }
+    }
+}
+
+/// A [`SignalIndex`] shared between threads.
+#[derive(Debug, Default)]
+pub struct SharedIndex {
+    current: RwLock<SignalIndex>,
+    /// While a compaction runs, the changes made since it copied the index.
+    journal: Mutex<Option<Vec<Change>>>,
+    /// One compaction at a time.
+    compaction: Mutex<()>,
+}
+
+impl SharedIndex {
+    /// Shares an index.
+    pub fn new(index: SignalIndex) -> Self {
+        Self {
+            current: RwLock::new(index),
+            journal: Mutex::new(None),
+            compaction: Mutex::new(()),
+        }
+    }
+
+    /// The current index, for queries. Changes wait while the guard is held: keep it for one
+    /// query or one batch.
+    pub fn read(&self) -> RwLockReadGuard<'_, SignalIndex> {
+        self.current.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Applies a change; the next query sees it.
+    pub fn apply(&self, change: Change) {
+        let mut index = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        index.apply(change);
+        // Under the write lock, so that the journal's order is the order of the changes.
+        if let Some(journal) = self
+            .journal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            journal.push(change);
+        }
+    }
+
+    /// Entries a compaction would fold in or drop, against the live entries: a caller compacts
+    /// when the first grows past a share of the second.
+    pub fn pending(&self) -> (usize, usize) {
+        let index = self.read();
+        (index.pdq.pending(), index.pdq.len())
+    }
+
+    /// Compacts without holding up queries: copies the index, compacts the copy, replays the
+    /// changes made meanwhile onto it and swaps it in.
+    pub fn compact(&self) {
+        let _one_at_a_time = self
+            .compaction
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let copy = {
+            // Under the write lock, so that no change falls between the copy and the journal.
+            let index = self.current.write().unwrap_or_else(PoisonError::into_inner);
+            *self.journal.lock().unwrap_or_else(PoisonError::into_inner) = Some(Vec::new());
+            index.clone()
+        };
+        let mut compacted = copy.compacted();
+        drop(copy);
+        let mut index = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        let journal = self
+            .journal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .unwrap_or_default();
+        for change in journal {
+            compacted.apply(change);
+        }
+        *index = compacted;
+    }
+
+    /// Runs [`SharedIndex::compact`] on a thread of its own.
+    pub fn compact_in_background(self: &Arc<Self>) -> std::thread::JoinHandle<()> {
+        let shared = Arc::clone(self);
+        std::thread::spawn(move || shared.compact())
+    }
+}
