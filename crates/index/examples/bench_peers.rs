@@ -72,6 +72,28 @@ fn main() {
     }
     let single_s = start.elapsed().as_secs_f64();
 
+    // One query at a time through lookup tables over the stored hashes, as a server would.
+    let (tables_s, tables_single_s, tables_memory) = if batch_only {
+        (f64::NAN, f64::NAN, 0)
+    } else {
+        let start = Instant::now();
+        let with_tables = index.clone().with_lookup_tables();
+        let tables_s = start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        for (query, expected) in queries.iter().zip(&answers) {
+            assert_eq!(
+                &with_tables.range(query, radius),
+                expected,
+                "lookup tables disagree"
+            );
+        }
+        (
+            tables_s,
+            start.elapsed().as_secs_f64(),
+            with_tables.memory_bytes(),
+        )
+    };
+
     let counts: Vec<String> = answers.iter().map(|a| a.len().to_string()).collect();
     std::fs::write(counts_out, counts.join("\n")).unwrap();
 
@@ -95,7 +117,7 @@ fn main() {
         flat_s.to_string()
     };
     println!(
-        "{{\"build_s\":{build_s},\"batch_s\":{batch_s},\"flat_s\":{flat_s},\"single_s\":{single_s},\"singles\":{singles},\"save_s\":{save_s},\"load_s\":{load_s},\"memory_bytes\":{memory_bytes},\"rss_growth_bytes\":{},\"kernel\":\"{}\",\"matches\":{}}}",
+        "{{\"build_s\":{build_s},\"batch_s\":{batch_s},\"flat_s\":{flat_s},\"single_s\":{single_s},\"singles\":{singles},\"tables_s\":{tables_s},\"tables_single_s\":{tables_single_s},\"tables_memory_bytes\":{tables_memory},\"save_s\":{save_s},\"load_s\":{load_s},\"memory_bytes\":{memory_bytes},\"rss_growth_bytes\":{},\"kernel\":\"{}\",\"matches\":{}}}",
         peak_rss_bytes().saturating_sub(rss_before),
         vigie_index::Kernel::detect().name(),
         answers.iter().map(Vec::len).sum::<usize>(),

@@ -30,7 +30,7 @@ pub(crate) const MAX_SUB_RADIUS: u32 = 2;
 
 /// The 16-bit chunk `i` of a hash.
 #[inline]
-fn chunk(hash: &Words, i: usize) -> u16 {
+pub(crate) fn chunk(hash: &Words, i: usize) -> u16 {
     (hash[i / 4] >> (16 * (i % 4))) as u16
 }
 
@@ -157,7 +157,7 @@ impl<'q> QueryTables<'q> {
                                 let query = &self.queries[usize::from(number)];
                                 let d = distance(hash, query);
                                 if d <= self.radius
-                                    && self.first_close_chunk(hash, query) == i
+                                    && first_close_chunk(hash, query, self.sub_radius) == i
                                     && !skip(first + k)
                                 {
                                     found(first + k, u32::from(number), d);
@@ -169,15 +169,115 @@ impl<'q> QueryTables<'q> {
             }
         }
     }
+}
 
-    /// The first chunk in which two hashes differ by at most the sub-radius: the one chunk
-    /// through which their pair is reported.
-    fn first_close_chunk(&self, a: &Words, b: &Words) -> usize {
-        (0..CHUNKS)
-            .find(|&i| (chunk(a, i) ^ chunk(b, i)).count_ones() <= self.sub_radius)
-            .expect("a pair within the radius has a chunk within the sub-radius")
+/// The first chunk in which two hashes differ by at most the sub-radius: the one chunk through
+/// which a pair within the radius is reported, so that it is reported once.
+fn first_close_chunk(a: &Words, b: &Words, sub_radius: u32) -> usize {
+    (0..CHUNKS)
+        .find(|&i| (chunk(a, i) ^ chunk(b, i)).count_ones() <= sub_radius)
+        .expect("a pair within the radius has a chunk within the sub-radius")
+}
+
+/// Multi-index tables over the stored hashes, for single lookups: 16 tables of positions
+/// grouped by chunk value, 64 bytes an entry. A lookup reads the positions in the buckets within
+/// `radius / 16` bits of each of the query's chunks (272 buckets at radius 16-31, a few thousand
+/// positions at 10 million entries) instead of every stored hash.
+#[derive(Debug)]
+pub(crate) struct StoredTables {
+    /// For table `i`, bucket `v`: positions `positions[i * n + start..i * n + end]`, with
+    /// `start = offsets[i * (BUCKETS + 1) + v]` and `end` the next offset.
+    offsets: Vec<u32>,
+    positions: Vec<u32>,
+    len: usize,
+}
+
+impl StoredTables {
+    /// Builds the tables over `hashes` (fewer than `u32::MAX`), one table a thread.
+    pub(crate) fn build(hashes: &[Words]) -> Self {
+        use rayon::prelude::*;
+        let n = hashes.len();
+        assert!(
+            u32::try_from(n).is_ok(),
+            "{n} hashes is over what the tables number"
+        );
+        let tables: Vec<(Vec<u32>, Vec<u32>)> = (0..CHUNKS)
+            .into_par_iter()
+            .map(|i| {
+                let mut offsets = vec![0u32; BUCKETS + 1];
+                for hash in hashes {
+                    offsets[usize::from(chunk(hash, i)) + 1] += 1;
+                }
+                for v in 0..BUCKETS {
+                    offsets[v + 1] += offsets[v];
+                }
+                let mut next = offsets.clone();
+                let mut positions = vec![0u32; n];
+                for (position, hash) in hashes.iter().enumerate() {
+                    let slot = &mut next[usize::from(chunk(hash, i))];
+                    positions[*slot as usize] = position as u32;
+                    *slot += 1;
+                }
+                (offsets, positions)
+            })
+            .collect();
+        let mut offsets = Vec::with_capacity(CHUNKS * (BUCKETS + 1));
+        let mut positions = Vec::with_capacity(CHUNKS * n);
+        for (table_offsets, table_positions) in tables {
+            offsets.extend(table_offsets);
+            positions.extend(table_positions);
+        }
+        Self {
+            offsets,
+            positions,
+            len: n,
+        }
+    }
+
+    /// How many hashes the tables were built over.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Calls `found(position, distance)` for every hash of `hashes` (the ones the tables were
+    /// built over) within `radius` of `query`, each once. The radius must be supported
+    /// ([`QueryTables::supports`]).
+    pub(crate) fn lookup(
+        &self,
+        hashes: &[Words],
+        query: &Words,
+        radius: u32,
+        mut found: impl FnMut(usize, u32),
+    ) {
+        debug_assert!(QueryTables::supports(radius) && hashes.len() == self.len);
+        let sub_radius = radius / 16;
+        let masks = &FLIP_MASKS[sub_radius as usize];
+        for i in 0..CHUNKS {
+            let own = chunk(query, i);
+            let offsets = &self.offsets[i * (BUCKETS + 1)..(i + 1) * (BUCKETS + 1)];
+            let positions = &self.positions[i * self.len..(i + 1) * self.len];
+            for &mask in masks {
+                let v = usize::from(own ^ mask);
+                for &position in &positions[offsets[v] as usize..offsets[v + 1] as usize] {
+                    let hash = &hashes[position as usize];
+                    let d = distance(hash, query);
+                    if d <= radius && first_close_chunk(hash, query, sub_radius) == i {
+                        found(position as usize, d);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bytes the tables hold.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        4 * (self.offsets.len() + self.positions.len())
     }
 }
+
+/// [`flip_masks`] for every supported sub-radius.
+static FLIP_MASKS: std::sync::LazyLock<Vec<Vec<u16>>> =
+    std::sync::LazyLock::new(|| (0..=MAX_SUB_RADIUS).map(flip_masks).collect());
 
 /// The words probed at this sub-radius: every 10-bit mask `high` of at most `sub_radius` bits,
 /// with the bits the low 6 bits may still flip.

@@ -16,7 +16,9 @@
 use rayon::prelude::*;
 
 use crate::kernel::{distance, Hit, Kernel};
-use crate::multi_index::{self, QueryTables};
+use std::sync::Arc;
+
+use crate::multi_index::{self, QueryTables, StoredTables};
 use crate::storage::Storage;
 use crate::{Hash256, Words};
 
@@ -43,7 +45,8 @@ pub struct DihedralMatch {
 /// How a batch of queries is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BatchStrategy {
-    /// Multi-index tables over the queries when the batch is large enough to pay for them.
+    /// Multi-index tables over the queries when the batch is large enough to pay for them;
+    /// otherwise, when the index has lookup tables, each query through them; otherwise flat.
     Auto,
     /// Every query against every stored hash, block by block.
     Flat,
@@ -126,6 +129,8 @@ pub struct PdqIndex {
     base: Base,
     fresh: Fresh,
     kernel: Kernel,
+    /// Multi-index tables over the base segment for single lookups, when asked for.
+    lookup_tables: Option<Arc<StoredTables>>,
 }
 
 impl Default for PdqIndex {
@@ -164,7 +169,22 @@ impl PdqIndex {
                 removed: Bits::default(),
             },
             kernel: Kernel::detect(),
+            lookup_tables: None,
         }
+    }
+
+    /// Builds multi-index tables over the stored hashes, so that one query at a time reads a
+    /// few thousand entries instead of all of them (at radius up to 47). They cost 64 bytes an
+    /// entry beside the 40 of the arrays, so they are for servers answering single lookups;
+    /// batches do not need them. Compaction rebuilds them; snapshots do not store them.
+    pub fn with_lookup_tables(mut self) -> Self {
+        self.lookup_tables = Some(Arc::new(StoredTables::build(&self.base.hashes)));
+        self
+    }
+
+    /// Whether [`PdqIndex::with_lookup_tables`] built tables.
+    pub fn has_lookup_tables(&self) -> bool {
+        self.lookup_tables.is_some()
     }
 
     /// Uses this scan kernel instead of the detected one (benchmarks and tests). The kernel
@@ -264,6 +284,9 @@ impl PdqIndex {
         }
         let mut compacted = Self::from_sorted(Storage::owned(hashes), Storage::owned(ids));
         compacted.kernel = self.kernel;
+        if self.lookup_tables.is_some() {
+            compacted = compacted.with_lookup_tables();
+        }
         compacted
     }
 
@@ -319,11 +342,23 @@ impl PdqIndex {
     pub fn range(&self, query: &Hash256, radius: u32) -> Vec<Match> {
         let mut matches = Vec::new();
         let mut hits = Vec::new();
-        for span in self.spans() {
-            hits.clear();
-            self.kernel.scan(&query.0, span.hashes, radius, &mut hits);
-            matches.extend(hits.iter().filter_map(|&hit| span.live(hit)));
+        let [base, fresh] = self.spans();
+        match &self.lookup_tables {
+            Some(tables) if QueryTables::supports(radius) => {
+                debug_assert_eq!(tables.len(), base.hashes.len());
+                tables.lookup(base.hashes, &query.0, radius, |position, distance| {
+                    hits.push(Hit {
+                        offset: position as u32,
+                        distance,
+                    });
+                });
+            }
+            _ => self.kernel.scan(&query.0, base.hashes, radius, &mut hits),
         }
+        matches.extend(hits.iter().filter_map(|&hit| base.live(hit)));
+        hits.clear();
+        self.kernel.scan(&query.0, fresh.hashes, radius, &mut hits);
+        matches.extend(hits.iter().filter_map(|&hit| fresh.live(hit)));
         matches.sort_unstable();
         matches
     }
@@ -347,8 +382,13 @@ impl PdqIndex {
             BatchStrategy::Flat => false,
             BatchStrategy::MultiIndex => QueryTables::supports(radius),
             BatchStrategy::Auto => {
-                QueryTables::supports(radius)
-                    && words.len() >= MULTI_INDEX_FACTOR * QueryTables::probes_per_entry(radius)
+                let large = QueryTables::supports(radius)
+                    && words.len() >= MULTI_INDEX_FACTOR * QueryTables::probes_per_entry(radius);
+                if !large && self.lookup_tables.is_some() && QueryTables::supports(radius) {
+                    // A small batch against lookup tables: each query on its own.
+                    return queries.par_iter().map(|q| self.range(q, radius)).collect();
+                }
+                large
             }
         };
         let found = if multi_index {
@@ -505,6 +545,7 @@ impl PdqIndex {
         let entry = std::mem::size_of::<Words>() + std::mem::size_of::<u64>();
         (self.base.hashes.len() + self.fresh.hashes.capacity()) * entry
             + (self.base.removed.words.len() + self.fresh.removed.words.len()) * 8
+            + self.lookup_tables.as_ref().map_or(0, |t| t.memory_bytes())
     }
 }
 

@@ -122,7 +122,9 @@ fn scenario() -> impl Strategy<Value = (Vec<Hash256>, Vec<Operation>, Vec<Hash25
     })
 }
 
-fn build(stored: &[Hash256], operations: &[Operation]) -> (PdqIndex, Twin) {
+/// The index after the operations, with lookup tables built at the start when asked (so that
+/// compactions among the operations rebuild them).
+fn build(stored: &[Hash256], operations: &[Operation], tables: bool) -> (PdqIndex, Twin) {
     // Ids repeat on purpose (the id space is smaller than the entries): removal takes all.
     let entries: Vec<(u64, Hash256)> = stored
         .iter()
@@ -130,6 +132,9 @@ fn build(stored: &[Hash256], operations: &[Operation]) -> (PdqIndex, Twin) {
         .map(|(i, hash)| ((i as u64 * 7) % (stored.len() as u64 + 3), *hash))
         .collect();
     let mut index = PdqIndex::from_entries(entries.clone());
+    if tables {
+        index = index.with_lookup_tables();
+    }
     let mut twin = Twin { entries };
     for operation in operations {
         match operation {
@@ -153,8 +158,12 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
     #[test]
-    fn range_search_equals_brute_force((stored, operations, queries, radius) in scenario()) {
-        let (index, twin) = build(&stored, &operations);
+    fn range_search_equals_brute_force(
+        (stored, operations, queries, radius) in scenario(),
+        tables in any::<bool>(),
+    ) {
+        let (index, twin) = build(&stored, &operations, tables);
+        prop_assert_eq!(index.has_lookup_tables(), tables);
         let expected: Vec<Vec<Match>> = queries.iter().map(|q| twin.range(q, radius)).collect();
         for kernel in Kernel::available() {
             let index = index.clone().with_kernel(kernel);
@@ -177,16 +186,20 @@ proptest! {
         (stored, operations, queries, _radius) in scenario(),
         k in 0usize..20,
     ) {
-        let (index, twin) = build(&stored, &operations);
+        let (index, twin) = build(&stored, &operations, false);
         let expected: Vec<Vec<Match>> = queries.iter().map(|q| twin.nearest(q, k)).collect();
         prop_assert_eq!(index.nearest_batch(&queries, k), expected);
     }
 
     #[test]
-    fn compaction_keeps_every_entry((stored, operations, queries, radius) in scenario()) {
-        let (index, twin) = build(&stored, &operations);
+    fn compaction_keeps_every_entry(
+        (stored, operations, queries, radius) in scenario(),
+        tables in any::<bool>(),
+    ) {
+        let (index, twin) = build(&stored, &operations, tables);
         let compacted = index.compacted();
         prop_assert_eq!(compacted.pending(), 0);
+        prop_assert_eq!(compacted.has_lookup_tables(), tables);
         let mut entries: Vec<(u64, Hash256)> = compacted.entries().collect();
         let mut expected = twin.entries.clone();
         entries.sort();
