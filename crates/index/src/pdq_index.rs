@@ -145,11 +145,14 @@ impl PdqIndex {
         Self::from_sorted(Storage::owned(Vec::new()), Storage::owned(Vec::new()))
     }
 
-    /// An index of these entries, built in one go (sorting by id, `O(n log n)`).
+    /// An index of these entries, built in one go: `O(n)` when they come in id order, as
+    /// from a store, otherwise a sort by id.
     pub fn from_entries(entries: impl IntoIterator<Item = (u64, Hash256)>) -> Self {
         let mut entries: Vec<(u64, Words)> =
             entries.into_iter().map(|(id, hash)| (id, hash.0)).collect();
-        entries.par_sort_unstable_by_key(|&(id, _)| id);
+        if !entries.is_sorted_by_key(|&(id, _)| id) {
+            entries.par_sort_unstable_by_key(|&(id, _)| id);
+        }
         let (ids, hashes) = entries.into_iter().unzip();
         Self::from_sorted(Storage::owned(hashes), Storage::owned(ids))
     }

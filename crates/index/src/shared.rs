@@ -8,6 +8,7 @@
 //! copy is swapped in under the write lock. No change is lost and no query waits for the
 //! rewrite.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 
 use crate::{Hash256, SignalIndex};
@@ -63,6 +64,8 @@ pub struct SharedIndex {
     journal: Mutex<Option<Vec<Change>>>,
     /// One compaction at a time.
     compaction: Mutex<()>,
+    /// Whether compactions build PDQ lookup tables (see [`crate::PdqIndex::with_lookup_tables`]).
+    lookup_tables: AtomicBool,
 }
 
 impl SharedIndex {
@@ -72,7 +75,14 @@ impl SharedIndex {
             current: RwLock::new(index),
             journal: Mutex::new(None),
             compaction: Mutex::new(()),
+            lookup_tables: AtomicBool::new(false),
         }
+    }
+
+    /// From the next compaction on, build PDQ lookup tables for single queries (64 bytes an
+    /// entry): what a server answering one lookup at a time wants.
+    pub fn use_lookup_tables(&self) {
+        self.lookup_tables.store(true, Ordering::Relaxed);
     }
 
     /// The current index, for queries. Changes wait while the guard is held: keep it for one
@@ -118,6 +128,9 @@ impl SharedIndex {
         };
         let mut compacted = copy.compacted();
         drop(copy);
+        if self.lookup_tables.load(Ordering::Relaxed) && !compacted.pdq.has_lookup_tables() {
+            compacted.pdq = compacted.pdq.with_lookup_tables();
+        }
         let mut index = self.current.write().unwrap_or_else(PoisonError::into_inner);
         let journal = self
             .journal

@@ -14,6 +14,7 @@ mod match_command;
 mod matcher;
 mod scan_command;
 mod scan_report;
+mod serve_command;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,6 +39,8 @@ enum Command {
     /// Scan a tree (a seized disk): hash every file, match it against banks, and report known
     /// and unknown files, unknown first.
     Scan(scan_command::ScanArgs),
+    /// Serve the HMA-compatible matching API (SQLite in a data directory, or PostgreSQL).
+    Serve(serve_command::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Index(command) => index_command::run(command),
         Command::Match(args) => match_command::run(args),
         Command::Scan(args) => scan_command::run(args),
+        Command::Serve(args) => serve_command::run(args),
     };
     match outcome {
         Ok(code) => code,

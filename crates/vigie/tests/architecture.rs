@@ -139,3 +139,34 @@ fn anyhow_is_only_in_the_binary() {
         .collect();
     assert_none_broken(broken);
 }
+
+/// HTTP: the business of the server crate alone.
+const HTTP_CRATES: [&str; 3] = ["axum", "hyper", "tower"];
+
+#[test]
+fn only_the_server_knows_http() {
+    let packages = workspace_packages();
+    assert!(
+        packages.iter().any(|p| p.name == "vigie-server"),
+        "vigie-server is not in the workspace: update this test"
+    );
+    let broken = packages
+        .iter()
+        .filter(|package| package.name != "vigie-server")
+        .flat_map(|package| {
+            package
+                .dependencies
+                .iter()
+                .filter(|d| HTTP_CRATES.contains(&d.as_str()))
+                .map(move |d| {
+                    format!(
+                        "{} depends on {d}: only vigie-server knows HTTP, so that the store, \
+                         the index and the hashing stay usable by the commands and testable \
+                         without a web stack.",
+                        package.name
+                    )
+                })
+        })
+        .collect();
+    assert_none_broken(broken);
+}

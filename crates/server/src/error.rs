@@ -1,0 +1,112 @@
+//! API errors: a stable code clients match on, an HTTP status, and a message for people.
+//!
+//! Every handler returns `Result<_, ApiError>`; the response body is always
+//! `{"error": {"code": "...", "message": "..."}}`. Internal failures (a database error, a bug)
+//! are logged with their detail and answered with the code `internal` and no detail: what went
+//! wrong inside is for the operator's logs, not for whoever sent the request.
+//!
+//! The codes, listed in the README's table, are part of the API: never rename one.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use vigie_store::StoreError;
+
+/// An error answered to a client.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The request is malformed: a missing parameter, a bad hash, an unknown signal type.
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// What the request names does not exist.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// The request conflicts with what exists (a bank name taken).
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// No credentials, or credentials that do not check out.
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "sign in, or send an API key as `Authorization: Bearer KEY`",
+        )
+    }
+
+    /// Credentials that do not allow this operation.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// Too many requests from one client.
+    pub fn rate_limited() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests; wait a minute and try again",
+        )
+    }
+
+    /// The body is larger than the server accepts.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the request body is over the limit of {limit} bytes"),
+        )
+    }
+
+    /// Something failed inside: logged in full, answered without detail.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(%detail, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; the operator's logs have the detail",
+        )
+    }
+
+    /// The stable code, for tests and logs.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(what) => ApiError::not_found("not_found", what),
+            StoreError::Conflict(what) => ApiError::conflict("conflict", what),
+            StoreError::Invalid(what) => ApiError::invalid("invalid", what),
+            other => ApiError::internal(other),
+        }
+    }
+}

@@ -1,0 +1,705 @@
+//! HMA's API: the same paths and JSON shapes as Meta's Hasher-Matcher-Actioner
+//! (`hasher-matcher-actioner/src/OpenMediaMatch/blueprints/` in facebook/ThreatExchange), so
+//! that a platform's upload pipeline switches from HMA to Vigie by changing a host name.
+//!
+//! Differences a client may notice, each on purpose: every route needs credentials; errors
+//! are `{"error": {"code", "message"}}`; a bank name taken is 409, not 403; banks carry a
+//! source, a default category and their own PDQ threshold; signal types are `pdq`, `md5`,
+//! `sha1` and `sha256` (HMA's `video_md5` is read as `md5`); `disable_until_ts` in the past
+//! enables a content, in the future disables it until it is enabled again.
+//!
+//! Handlers are short: extract, call the store or the matcher, audit, answer.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use vigie_hash::{hash_image, hex, Digester};
+use vigie_index::Hash256;
+use vigie_store::{Bank, BankUpdate, NewBank, NewContent};
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::matcher::{decode, split_id};
+use crate::{audit, AppState};
+
+/// PDQ hashes under this quality are not banked nor looked up from files: flat or tiny images
+/// all hash alike and would match one another.
+const MIN_PDQ_QUALITY: u8 = 50;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+pub async fn status() -> &'static str {
+    "I-AM-ALIVE"
+}
+
+/// A signal type this server matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalKind {
+    Pdq,
+    Md5,
+    Sha1,
+    Sha256,
+}
+
+impl SignalKind {
+    const ALL: [SignalKind; 4] = [
+        SignalKind::Pdq,
+        SignalKind::Md5,
+        SignalKind::Sha1,
+        SignalKind::Sha256,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            SignalKind::Pdq => "pdq",
+            SignalKind::Md5 => "md5",
+            SignalKind::Sha1 => "sha1",
+            SignalKind::Sha256 => "sha256",
+        }
+    }
+
+    fn parse(name: &str) -> ApiResult<SignalKind> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "pdq" => Ok(SignalKind::Pdq),
+            "md5" | "video_md5" => Ok(SignalKind::Md5),
+            "sha1" => Ok(SignalKind::Sha1),
+            "sha256" => Ok(SignalKind::Sha256),
+            other => Err(ApiError::invalid(
+                "unknown_signal_type",
+                format!("no such signal type '{other}' (pdq, md5, sha1, sha256)"),
+            )),
+        }
+    }
+
+    /// Hex digits of a value of this type.
+    fn hex_len(self) -> usize {
+        match self {
+            SignalKind::Pdq | SignalKind::Sha256 => 64,
+            SignalKind::Md5 => 32,
+            SignalKind::Sha1 => 40,
+        }
+    }
+
+    /// The value as the store keeps it (lowercase hex), or why it is not one.
+    fn normalise(self, value: &str) -> ApiResult<String> {
+        let value = value.trim().to_ascii_lowercase();
+        if value.len() != self.hex_len() || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ApiError::invalid(
+                "invalid_signal",
+                format!(
+                    "a {} value is {} hex digits; '{value}' is not",
+                    self.name(),
+                    self.hex_len()
+                ),
+            ));
+        }
+        Ok(value)
+    }
+}
+
+/// One bank entry a lookup found.
+#[derive(Debug)]
+struct Found {
+    bank: Bank,
+    content_id: i64,
+    distance: u32,
+}
+
+/// Looks a value up in every bank the caller may see. PDQ matches within each bank's own
+/// threshold; digests match exactly.
+fn find(state: &AppState, principal: &Principal, kind: SignalKind, value: &str) -> Vec<Found> {
+    let index = state.matcher.index().read();
+    let raw: Vec<(u64, u32)> = match kind {
+        SignalKind::Pdq => {
+            let Some(bytes) = decode::<32>(value) else {
+                return Vec::new();
+            };
+            let widest = state
+                .matcher
+                .banks()
+                .iter()
+                .map(|bank| bank.pdq_threshold.clamp(0, 256) as u32)
+                .max()
+                .unwrap_or(31);
+            index
+                .pdq
+                .range(&Hash256::from_bytes(&bytes), widest)
+                .into_iter()
+                .map(|m| (m.id, m.distance))
+                .collect()
+        }
+        SignalKind::Md5 => ids(decode::<16>(value).map(|d| index.md5.get(&d))),
+        SignalKind::Sha1 => ids(decode::<20>(value).map(|d| index.sha1.get(&d))),
+        SignalKind::Sha256 => ids(decode::<32>(value).map(|d| index.sha256.get(&d))),
+    };
+    drop(index);
+    raw.into_iter()
+        .filter_map(|(id, distance)| {
+            let (bank_id, content_id) = split_id(id);
+            let bank = state.matcher.bank(bank_id)?;
+            (distance as i64 <= i64::from(bank.pdq_threshold) && principal.sees_bank(&bank.name))
+                .then_some(Found {
+                    bank,
+                    content_id,
+                    distance,
+                })
+        })
+        .collect()
+}
+
+fn ids(found: Option<Vec<u64>>) -> Vec<(u64, u32)> {
+    found
+        .unwrap_or_default()
+        .into_iter()
+        .map(|id| (id, 0))
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LookupParams {
+    signal: Option<String>,
+    signal_type: Option<String>,
+    include_distance: Option<String>,
+    /// Comma-separated bank names to restrict the answer to.
+    banks: Option<String>,
+    /// Makes the coin flip of partly enabled banks repeatable (HMA's `seed`).
+    seed: Option<String>,
+    bypass_coinflip: Option<String>,
+}
+
+impl LookupParams {
+    fn signal(&self) -> ApiResult<(SignalKind, String)> {
+        let (Some(signal), Some(signal_type)) = (&self.signal, &self.signal_type) else {
+            return Err(ApiError::invalid(
+                "missing_parameter",
+                "give both `signal` and `signal_type`",
+            ));
+        };
+        let kind = SignalKind::parse(signal_type)?;
+        Ok((kind, kind.normalise(signal)?))
+    }
+
+    fn bank_filter(&self) -> Option<Vec<String>> {
+        self.banks
+            .as_ref()
+            .map(|banks| banks.split(',').map(|b| b.trim().to_string()).collect())
+    }
+
+    /// HMA's coin flip: a bank whose matching is enabled for a share of lookups answers when
+    /// the flip is under its ratio.
+    fn coinflip(&self) -> f64 {
+        if self.bypass_coinflip.as_deref() == Some("true") {
+            return 0.0;
+        }
+        match &self.seed {
+            Some(seed) => {
+                let digest = sha2::Digest::finalize(sha2::Digest::chain_update(
+                    sha2::Sha256::default(),
+                    seed.as_bytes(),
+                ));
+                let mut bytes = [0u8; 8];
+                bytes.copy_from_slice(&digest[..8]);
+                (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+            }
+            None => rand::random::<f64>(),
+        }
+    }
+}
+
+/// Matches grouped by bank, as HMA's `/m/lookup` answers: `{BANK: [{bank_content_id,
+/// distance}]}`, enabled banks only.
+fn by_bank(found: Vec<Found>, params: &LookupParams) -> Value {
+    let filter = params.bank_filter();
+    let flip = params.coinflip();
+    let mut banks: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for found in found {
+        if found.bank.matching_enabled_ratio < flip
+            || found.bank.matching_enabled_ratio <= 0.0
+            || filter
+                .as_ref()
+                .is_some_and(|names| !names.contains(&found.bank.name))
+        {
+            continue;
+        }
+        banks
+            .entry(found.bank.name.clone())
+            .or_default()
+            .push(json!({
+                "bank_content_id": found.content_id,
+                "distance": found.distance.to_string(),
+            }));
+    }
+    json!(banks)
+}
+
+pub async fn lookup_signal(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Query(params): Query<LookupParams>,
+) -> ApiResult<Json<Value>> {
+    let (kind, value) = params.signal()?;
+    let found = find(&state, &principal, kind, &value);
+    audit(
+        &state,
+        &principal,
+        "lookup",
+        &value,
+        json!({"signal_type": kind.name(), "matches": found.len()}),
+    )
+    .await?;
+    Ok(Json(by_bank(found, &params)))
+}
+
+pub async fn raw_lookup(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Query(params): Query<LookupParams>,
+) -> ApiResult<Json<Value>> {
+    let (kind, value) = params.signal()?;
+    let filter = params.bank_filter();
+    let found: Vec<Found> = find(&state, &principal, kind, &value)
+        .into_iter()
+        .filter(|f| {
+            filter
+                .as_ref()
+                .is_none_or(|names| names.contains(&f.bank.name))
+        })
+        .collect();
+    audit(
+        &state,
+        &principal,
+        "lookup",
+        &value,
+        json!({"signal_type": kind.name(), "matches": found.len(), "raw": true}),
+    )
+    .await?;
+    let matches: Vec<Value> = if params.include_distance.as_deref() == Some("true") {
+        found
+            .iter()
+            .map(|f| json!({"bank_content_id": f.content_id, "distance": f.distance.to_string()}))
+            .collect()
+    } else {
+        found.iter().map(|f| json!(f.content_id)).collect()
+    };
+    Ok(Json(json!({"matches": matches})))
+}
+
+/// The hashes of an uploaded file, as HMA's `/h/hash` names them.
+struct FileHashes {
+    signals: Vec<(SignalKind, String)>,
+    pdq_quality: Option<u8>,
+}
+
+/// Reads the file part of a multipart form and hashes it off the async threads.
+async fn hash_upload(state: &AppState, mut form: Multipart) -> ApiResult<FileHashes> {
+    let mut bytes = None;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| ApiError::invalid("invalid_upload", e.to_string()))?
+    {
+        if field.file_name().is_some() || bytes.is_none() {
+            bytes = Some(
+                field
+                    .bytes()
+                    .await
+                    .map_err(|e| ApiError::invalid("invalid_upload", e.to_string()))?,
+            );
+        }
+    }
+    let bytes = bytes
+        .ok_or_else(|| ApiError::invalid("missing_file", "send the file as multipart/form-data"))?;
+    let options = state.config.hash_options;
+    tokio::task::spawn_blocking(move || {
+        let mut digester = Digester::default();
+        digester.update(&bytes);
+        let digests = digester.finish();
+        let mut signals = vec![
+            (SignalKind::Md5, hex(&digests.md5)),
+            (SignalKind::Sha1, hex(&digests.sha1)),
+            (SignalKind::Sha256, hex(&digests.sha256)),
+        ];
+        let image = hash_image(&bytes, &options)
+            .map_err(|e| ApiError::invalid("invalid_image", e.to_string()))?;
+        let quality = image.pdq.quality;
+        if quality >= MIN_PDQ_QUALITY {
+            signals.insert(0, (SignalKind::Pdq, image.pdq.hash.to_string()));
+        }
+        Ok(FileHashes {
+            signals,
+            pdq_quality: Some(quality),
+        })
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+pub async fn hash_file(
+    State(state): State<Arc<AppState>>,
+    form: Multipart,
+) -> ApiResult<Json<Value>> {
+    let hashes = hash_upload(&state, form).await?;
+    let mut answer: Map<String, Value> = hashes
+        .signals
+        .into_iter()
+        .map(|(kind, value)| (kind.name().to_string(), json!(value)))
+        .collect();
+    if let Some(quality) = hashes.pdq_quality {
+        answer.insert("pdq_quality".into(), json!(quality));
+    }
+    Ok(Json(Value::Object(answer)))
+}
+
+pub async fn lookup_file(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Query(params): Query<LookupParams>,
+    form: Multipart,
+) -> ApiResult<Json<Value>> {
+    let hashes = hash_upload(&state, form).await?;
+    let mut answer = Map::new();
+    let mut total = 0;
+    for (kind, value) in &hashes.signals {
+        let found = find(&state, &principal, *kind, value);
+        total += found.len();
+        answer.insert(kind.name().to_string(), by_bank(found, &params));
+    }
+    audit(
+        &state,
+        &principal,
+        "lookup",
+        "uploaded file",
+        json!({"matches": total}),
+    )
+    .await?;
+    Ok(Json(Value::Object(answer)))
+}
+
+pub async fn index_status(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let index = state.matcher.index().read();
+    let sizes = [
+        index.pdq.len(),
+        index.md5.len(),
+        index.sha1.len(),
+        index.sha256.len(),
+    ];
+    drop(index);
+    let built_to = state.matcher.applied();
+    let status: Map<String, Value> = SignalKind::ALL
+        .iter()
+        .zip(sizes)
+        .map(|(kind, size)| {
+            (
+                kind.name().to_string(),
+                json!({"built_to": built_to, "present": true, "size": size}),
+            )
+        })
+        .collect();
+    Json(Value::Object(status))
+}
+
+pub async fn signal_types() -> Json<Value> {
+    let types: Map<String, Value> = SignalKind::ALL
+        .iter()
+        .map(|kind| (kind.name().to_string(), json!({"enabled": true})))
+        .collect();
+    Json(Value::Object(types))
+}
+
+fn bank_json(bank: &Bank) -> Value {
+    json!({
+        "name": bank.name,
+        "matching_enabled_ratio": bank.matching_enabled_ratio,
+        "source": bank.source,
+        "default_category": bank.default_category,
+        "pdq_threshold": bank.pdq_threshold,
+    })
+}
+
+pub async fn banks(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+) -> ApiResult<Json<Value>> {
+    let banks = state.store.banks().await?;
+    Ok(Json(Value::Array(
+        banks
+            .iter()
+            .filter(|bank| principal.sees_bank(&bank.name))
+            .map(bank_json)
+            .collect(),
+    )))
+}
+
+pub async fn bank(
+    State(state): State<Arc<AppState>>,
+    Path(bank_name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(bank_json(&state.store.bank(&bank_name).await?)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BankBody {
+    name: Option<String>,
+    enabled: Option<bool>,
+    enabled_ratio: Option<f64>,
+    source: Option<String>,
+    default_category: Option<String>,
+    pdq_threshold: Option<i32>,
+}
+
+impl BankBody {
+    fn ratio(&self) -> Option<f64> {
+        self.enabled_ratio
+            .or(self.enabled.map(|enabled| if enabled { 1.0 } else { 0.0 }))
+    }
+
+    fn checked_threshold(&self) -> ApiResult<Option<i32>> {
+        match self.pdq_threshold {
+            Some(t) if !(0..=256).contains(&t) => Err(ApiError::invalid(
+                "invalid_threshold",
+                "pdq_threshold is a number of bits, 0 to 256",
+            )),
+            other => Ok(other),
+        }
+    }
+}
+
+pub async fn create_bank(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Json(body): Json<BankBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let name = body
+        .name
+        .clone()
+        .ok_or_else(|| ApiError::invalid("missing_parameter", "a bank needs a `name`"))?;
+    let bank = state
+        .store
+        .create_bank(&NewBank {
+            name,
+            source: body.source.clone(),
+            default_category: body.default_category.clone(),
+            pdq_threshold: body.checked_threshold()?.unwrap_or(31),
+            matching_enabled_ratio: body.ratio().unwrap_or(1.0),
+        })
+        .await?;
+    state.matcher.refresh_banks(&state.store).await?;
+    audit(
+        &state,
+        &principal,
+        "bank.create",
+        &bank.name,
+        bank_json(&bank),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(bank_json(&bank))))
+}
+
+pub async fn update_bank(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(bank_name): Path<String>,
+    Json(body): Json<BankBody>,
+) -> ApiResult<Json<Value>> {
+    let update = BankUpdate {
+        name: body.name.clone(),
+        source: body.source.clone().map(Some),
+        default_category: body.default_category.clone().map(Some),
+        pdq_threshold: body.checked_threshold()?,
+        matching_enabled_ratio: body.ratio(),
+    };
+    let bank = state.store.update_bank(&bank_name, &update).await?;
+    state.matcher.refresh_banks(&state.store).await?;
+    audit(
+        &state,
+        &principal,
+        "bank.update",
+        &bank_name,
+        bank_json(&bank),
+    )
+    .await?;
+    Ok(Json(bank_json(&bank)))
+}
+
+pub async fn delete_bank(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(bank_name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    state.store.delete_bank(&bank_name).await?;
+    state.matcher.catch_up(&state.store).await?;
+    state.matcher.refresh_banks(&state.store).await?;
+    audit(&state, &principal, "bank.delete", &bank_name, json!({})).await?;
+    Ok(Json(json!({"message": "Done"})))
+}
+
+/// Banks a content and makes it matchable before answering.
+async fn add_content(
+    state: &AppState,
+    principal: &Principal,
+    bank_name: &str,
+    signals: Vec<(SignalKind, String)>,
+) -> ApiResult<Json<Value>> {
+    if signals.is_empty() {
+        return Err(ApiError::invalid("no_signals", "no signals given"));
+    }
+    let content = state
+        .store
+        .add_content(
+            bank_name,
+            &NewContent {
+                label: None,
+                category: None,
+                note: None,
+                signals: signals
+                    .iter()
+                    .map(|(kind, value)| (kind.name().to_string(), value.clone()))
+                    .collect(),
+            },
+        )
+        .await?;
+    state.matcher.catch_up(&state.store).await?;
+    let signals: Map<String, Value> = signals
+        .into_iter()
+        .map(|(kind, value)| (kind.name().to_string(), json!(value)))
+        .collect();
+    audit(
+        state,
+        principal,
+        "content.add",
+        &format!("{bank_name}/{}", content.id),
+        json!(signals),
+    )
+    .await?;
+    Ok(Json(json!({"id": content.id, "signals": signals})))
+}
+
+pub async fn add_content_signals(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(bank_name): Path<String>,
+    Json(body): Json<Map<String, Value>>,
+) -> ApiResult<Json<Value>> {
+    let mut signals = Vec::new();
+    for (name, value) in &body {
+        let kind = SignalKind::parse(name)?;
+        let value = value.as_str().ok_or_else(|| {
+            ApiError::invalid(
+                "invalid_signal",
+                format!("the {name} value must be a string"),
+            )
+        })?;
+        signals.push((kind, kind.normalise(value)?));
+    }
+    add_content(&state, &principal, &bank_name, signals).await
+}
+
+pub async fn add_content_file(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(bank_name): Path<String>,
+    form: Multipart,
+) -> ApiResult<Json<Value>> {
+    // The bank is checked first so that a file for a bank that does not exist is not hashed.
+    state.store.bank(&bank_name).await?;
+    let hashes = hash_upload(&state, form).await?;
+    add_content(&state, &principal, &bank_name, hashes.signals).await
+}
+
+fn content_json(content: &vigie_store::Content, bank: &Bank, with_signals: bool) -> Value {
+    let mut value = json!({
+        "id": content.id,
+        "disable_until_ts": if content.enabled { 0 } else { i64::from(u32::MAX) },
+        "collab_metadata": {},
+        "original_media_uri": content.label,
+        "bank": {"name": bank.name, "matching_enabled_ratio": bank.matching_enabled_ratio},
+        "category": content.category,
+    });
+    if with_signals {
+        let signals: Map<String, Value> = content
+            .signals
+            .iter()
+            .map(|(kind, value)| (kind.clone(), json!(value)))
+            .collect();
+        value["signals"] = Value::Object(signals);
+    }
+    value
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ContentParams {
+    include_signals: Option<String>,
+}
+
+pub async fn content(
+    State(state): State<Arc<AppState>>,
+    Path((bank_name, content_id)): Path<(String, i64)>,
+    Query(params): Query<ContentParams>,
+) -> ApiResult<Json<Value>> {
+    let bank = state.store.bank(&bank_name).await?;
+    let content = state.store.content(&bank_name, content_id).await?;
+    let with_signals = params.include_signals.as_deref() == Some("true");
+    Ok(Json(content_json(&content, &bank, with_signals)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ContentBody {
+    disable_until_ts: Option<i64>,
+    category: Option<String>,
+}
+
+pub async fn update_content(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path((bank_name, content_id)): Path<(String, i64)>,
+    Json(body): Json<ContentBody>,
+) -> ApiResult<Json<Value>> {
+    let enabled = body
+        .disable_until_ts
+        .map(|until| until * 1000 <= crate::now());
+    let content = state
+        .store
+        .update_content(
+            &bank_name,
+            content_id,
+            enabled,
+            body.category.clone().map(Some),
+        )
+        .await?;
+    state.matcher.catch_up(&state.store).await?;
+    let bank = state.store.bank(&bank_name).await?;
+    let value = content_json(&content, &bank, false);
+    audit(
+        &state,
+        &principal,
+        "content.update",
+        &format!("{bank_name}/{content_id}"),
+        value.clone(),
+    )
+    .await?;
+    Ok(Json(value))
+}
+
+pub async fn delete_content(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path((bank_name, content_id)): Path<(String, i64)>,
+) -> ApiResult<Json<Value>> {
+    state.store.delete_content(&bank_name, content_id).await?;
+    state.matcher.catch_up(&state.store).await?;
+    audit(
+        &state,
+        &principal,
+        "content.delete",
+        &format!("{bank_name}/{content_id}"),
+        json!({}),
+    )
+    .await?;
+    // HMA answers the number of contents removed.
+    Ok(Json(json!({"deleted": 1})))
+}

@@ -1,0 +1,146 @@
+//! `vigie serve`: an HMA-compatible matching service, safe to expose.
+//!
+//! Platforms call HMA's REST API from their upload pipelines; this server answers the same
+//! paths with the same JSON ([`hma`]), but nothing is open without credentials ([`auth`],
+//! [`setup`]), every change and every lookup goes to a hash-chained audit log, and the index is
+//! never rebuilt: each replica follows the store's change log ([`matcher`]), so a hash added on
+//! any replica matches on every replica within a second.
+//!
+//! Architecture invariant: this is the only crate that knows HTTP. Handlers extract, call the
+//! store or the matcher, audit and answer; the work lives in `vigie-store` (SQL), `vigie-index`
+//! (search) and `vigie-hash` (hashing).
+
+pub mod auth;
+pub mod error;
+pub mod hma;
+pub mod matcher;
+pub mod routes;
+pub mod setup;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde_json::Value;
+use vigie_hash::HashOptions;
+use vigie_store::{NewAuditEntry, Store, StoreError};
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::matcher::Matcher;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The store: a SQLite path or `sqlite:PATH`, or a `postgres://` URL.
+    pub database_url: String,
+    /// The largest request body accepted (uploads).
+    pub max_upload_bytes: usize,
+    /// How uploaded images are hashed (the pixel limit among them).
+    pub hash_options: HashOptions,
+}
+
+impl Config {
+    /// Defaults for everything but where to listen and the store.
+    pub fn new(listen: SocketAddr, database_url: impl Into<String>) -> Self {
+        Self {
+            listen,
+            database_url: database_url.into(),
+            max_upload_bytes: 32 << 20,
+            hash_options: HashOptions::default(),
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    pub config: Config,
+    pub store: Store,
+    pub matcher: Arc<Matcher>,
+    pub login_limiter: setup::LoginLimiter,
+}
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The store could not be opened or read.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The address could not be bound, or serving failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A started server: its address, and the setup link to print on a first run.
+#[derive(Debug)]
+pub struct Started {
+    pub address: SocketAddr,
+    pub setup_token: Option<String>,
+    pub serving: tokio::task::JoinHandle<Result<(), std::io::Error>>,
+}
+
+/// Opens the store, loads the index, binds and serves in the background until `shutdown`
+/// completes; in-flight requests finish first.
+pub async fn start(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Started, ServerError> {
+    let store = Store::open(&config.database_url).await?;
+    let matcher = Arc::new(Matcher::default());
+    matcher.load(&store).await?;
+    let follower = matcher.follow(store.clone());
+    let state = Arc::new(AppState {
+        config: config.clone(),
+        store,
+        matcher,
+        login_limiter: setup::LoginLimiter::default(),
+    });
+    let setup_token = setup::first_run_token(&state).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let address = listener.local_addr()?;
+    let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let serving = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        follower.abort();
+        served
+    });
+    Ok(Started {
+        address,
+        setup_token,
+        serving,
+    })
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Appends to the audit log. The entry is written after the action, not in its transaction:
+/// if it cannot be written, the change stays made, the request answers an internal error and
+/// the failure is logged. (One transaction for both is the next step.)
+pub async fn audit(
+    state: &AppState,
+    principal: &Principal,
+    action: &str,
+    target: &str,
+    detail: Value,
+) -> Result<(), ApiError> {
+    state
+        .store
+        .append_audit(&NewAuditEntry {
+            at: now(),
+            actor: principal.actor(),
+            action: action.to_string(),
+            target: target.to_string(),
+            detail,
+        })
+        .await?;
+    Ok(())
+}

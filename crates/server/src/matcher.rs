@@ -1,0 +1,207 @@
+//! The in-memory index every replica matches against, kept up to date from the store's change
+//! log instead of being rebuilt.
+//!
+//! HMA rebuilds its whole index every minute and ships it to every matcher; a hash added takes
+//! minutes to match. Here each replica holds a [`SharedIndex`] and applies the change log (a
+//! monotonic sequence in the store) as it grows: a write on this replica is applied before its
+//! response returns, writes on other replicas within the polling interval (250 ms).
+//!
+//! An index id packs the bank and the content: `bank_id << 40 | content_id`, so a match says
+//! which bank it is in without a database query, and the bank's threshold and enabled ratio
+//! come from a small cache of the banks.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+use vigie_index::{Change, Hash256, SharedIndex, SignalIndex};
+use vigie_store::{Bank, ChangeKind, ChangeRow, Store, StoreError};
+
+/// How often a replica looks for changes written by others.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Changes read from the store at a time.
+const CHANGE_PAGE: i64 = 10_000;
+
+/// Bits of an index id that hold the content id.
+const CONTENT_BITS: u32 = 40;
+
+/// The index id of a content of a bank.
+pub fn index_id(bank_id: i64, content_id: i64) -> u64 {
+    ((bank_id as u64) << CONTENT_BITS) | (content_id as u64 & ((1 << CONTENT_BITS) - 1))
+}
+
+/// The bank and content ids an index id packs.
+pub fn split_id(id: u64) -> (i64, i64) {
+    (
+        (id >> CONTENT_BITS) as i64,
+        (id & ((1 << CONTENT_BITS) - 1)) as i64,
+    )
+}
+
+/// One replica's view of the banks.
+#[derive(Debug)]
+pub struct Matcher {
+    index: SharedIndex,
+    /// The last change applied.
+    applied: AtomicI64,
+    /// One catch-up at a time, so that changes are applied in order.
+    catching_up: Mutex<()>,
+    banks: RwLock<HashMap<i64, Bank>>,
+}
+
+impl Default for Matcher {
+    fn default() -> Self {
+        let index = SharedIndex::new(SignalIndex::default());
+        index.use_lookup_tables();
+        Self {
+            index,
+            applied: AtomicI64::new(0),
+            catching_up: Mutex::new(()),
+            banks: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl Matcher {
+    /// The index, for queries.
+    pub fn index(&self) -> &SharedIndex {
+        &self.index
+    }
+
+    /// The last change applied.
+    pub fn applied(&self) -> i64 {
+        self.applied.load(Ordering::Acquire)
+    }
+
+    /// The bank of an id, from the cache.
+    pub fn bank(&self, bank_id: i64) -> Option<Bank> {
+        self.banks
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&bank_id)
+            .cloned()
+    }
+
+    /// Every bank, from the cache.
+    pub fn banks(&self) -> Vec<Bank> {
+        self.banks
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Reloads the bank cache (after a bank is created, changed or deleted, and on every poll).
+    pub async fn refresh_banks(&self, store: &Store) -> Result<(), StoreError> {
+        let banks = store.banks().await?;
+        *self
+            .banks
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            banks.into_iter().map(|bank| (bank.id, bank)).collect();
+        Ok(())
+    }
+
+    /// Applies every change the store has that this replica has not applied yet.
+    pub async fn catch_up(&self, store: &Store) -> Result<(), StoreError> {
+        let _in_order = self.catching_up.lock().await;
+        loop {
+            let changes = store.changes_since(self.applied(), CHANGE_PAGE).await?;
+            let Some(last) = changes.last().map(|change| change.seq) else {
+                return Ok(());
+            };
+            for change in &changes {
+                if let Some(change) = index_change(change) {
+                    self.index.apply(change);
+                }
+            }
+            self.applied.store(last, Ordering::Release);
+            if (changes.len() as i64) < CHANGE_PAGE {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Loads everything at start-up, then compacts once, which builds the lookup tables for
+    /// single queries.
+    pub async fn load(&self, store: &Store) -> Result<(), StoreError> {
+        self.refresh_banks(store).await?;
+        self.catch_up(store).await?;
+        self.index.compact();
+        Ok(())
+    }
+
+    /// Follows the change log for as long as the server runs, compacting when enough changes
+    /// have piled up.
+    pub fn follow(self: &Arc<Self>, store: Store) -> tokio::task::JoinHandle<()> {
+        let matcher = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(POLL_INTERVAL).await;
+                let caught_up = async {
+                    matcher.refresh_banks(&store).await?;
+                    matcher.catch_up(&store).await
+                };
+                if let Err(error) = caught_up.await {
+                    tracing::warn!(%error, "following the change log");
+                    continue;
+                }
+                let (pending, live) = matcher.index.pending();
+                if pending > 10_000 && pending * 8 > live {
+                    let shared = Arc::clone(&matcher);
+                    // Compaction is CPU work; it runs beside queries, off the async threads.
+                    let _ = tokio::task::spawn_blocking(move || shared.index.compact()).await;
+                }
+            }
+        })
+    }
+}
+
+/// The index change a change-log row makes, if it is of a type the index holds.
+fn index_change(change: &ChangeRow) -> Option<Change> {
+    let id = index_id(change.bank_id, change.content_id);
+    match change.kind {
+        ChangeKind::Remove => Some(Change::Remove(id)),
+        ChangeKind::Add => match change.signal_type.as_str() {
+            "pdq" => {
+                decode::<32>(&change.value).map(|b| Change::AddPdq(id, Hash256::from_bytes(&b)))
+            }
+            "md5" => decode::<16>(&change.value).map(|b| Change::AddMd5(id, b)),
+            "sha1" => decode::<20>(&change.value).map(|b| Change::AddSha1(id, b)),
+            "sha256" => decode::<32>(&change.value).map(|b| Change::AddSha256(id, b)),
+            _ => None,
+        },
+    }
+}
+
+/// Lowercase hex of exactly `N` bytes (the store holds validated values).
+pub fn decode<const N: usize>(hex: &str) -> Option<[u8; N]> {
+    let digits = hex.as_bytes();
+    if digits.len() != 2 * N {
+        return None;
+    }
+    let mut bytes = [0u8; N];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        let text = std::str::from_utf8(&digits[2 * i..2 * i + 2]).ok()?;
+        *byte = u8::from_str_radix(text, 16).ok()?;
+    }
+    Some(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_pack_the_bank_and_the_content() {
+        assert_eq!(split_id(index_id(3, 12345)), (3, 12345));
+        assert_eq!(
+            split_id(index_id(1 << 20, (1 << 40) - 1)),
+            (1 << 20, (1 << 40) - 1)
+        );
+    }
+}

@@ -1,0 +1,336 @@
+//! Vigie's store: banks, their contents and signals, the change log that index replicas follow,
+//! accounts, API keys, sessions, and the tamper-evident audit log, on SQLite or PostgreSQL.
+//!
+//! **Architecture invariant:** nothing here knows about HTTP. The store takes and returns plain
+//! data; deciding who may call what, and turning errors into responses, is the server's job.
+//!
+//! # Shape
+//!
+//! [`Store`] wraps an enum of the two sqlx pools, and each method dispatches to the same query
+//! code compiled for one driver or the other: `queries.rs` is written once and included in two
+//! modules, `on_sqlite` and `on_postgres`, which each name the driver (`Db`) and the few
+//! dialect-specific steps (`sqlite.rs`, `postgres.rs`: opening, starting a write transaction,
+//! reserving ids, writing bulk rows: multi-row INSERTs on SQLite, `COPY` on PostgreSQL).
+//!
+//! Why not a trait with two implementations: both would be the same text, and writing it once
+//! as generic code needs a dozen sqlx bounds on every function (executor, arguments, encode and
+//! decode for each type), which Rust cannot gather in one trait alias. Why not sqlx's `Any`
+//! driver: it has no `COPY`, a narrower set of types, and it would still need the dialect steps
+//! above. The SQL itself is common: `$N` parameters, `RETURNING`, `TRUE`/`FALSE`, which both
+//! databases accept.
+//!
+//! # The change log
+//!
+//! Every write that changes what an index should hold (adding, enabling, disabling or deleting
+//! a content, deleting a bank) writes one `changes` row per signal in the same transaction, so a
+//! replica that applies `changes_since` in order holds exactly the enabled signals. Sequence
+//! numbers become visible in increasing order: writers of the log take turns (see `postgres.rs`;
+//! SQLite has one writer anyway), so a replica paging by `seq` never skips a late commit.
+//! Whether a bank matches (`matching_enabled_ratio`) is not in the log: its contents stay
+//! indexed and the matcher reads the bank's setting.
+//!
+//! # Times and ids
+//!
+//! Times are Unix milliseconds (`i64`); the store stamps `created_at` itself, and takes `now`
+//! from the caller where a decision depends on it (session expiry), so tests control the clock.
+//! Ids are `i64` and never reused, since the logs name them after the rows are gone.
+
+mod audit;
+mod error;
+mod model;
+mod postgres;
+mod sqlite;
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use audit::GENESIS_HASH;
+pub use error::StoreError;
+pub use model::{
+    ApiKey, AuditEntry, AuditVerdict, Bank, BankUpdate, ChangeKind, ChangeRow, Content, NewApiKey,
+    NewAuditEntry, NewBank, NewContent, Role, Scopes, SignalRow, User, DEFAULT_PDQ_THRESHOLD,
+    MAX_BANK_NAME,
+};
+
+/// The queries compiled for SQLite.
+mod on_sqlite {
+    type Db = sqlx::Sqlite;
+    use crate::sqlite as dialect;
+    include!("queries.rs");
+}
+
+/// The queries compiled for PostgreSQL.
+mod on_postgres {
+    type Db = sqlx::Postgres;
+    use crate::postgres as dialect;
+    include!("queries.rs");
+}
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// The pool of connections, one variant per database.
+#[derive(Debug, Clone)]
+enum Pools {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// A handle on the database; cheap to clone (the pool is shared).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pools: Pools,
+}
+
+/// Calls the query of the same name for the store's database.
+macro_rules! dispatch {
+    ($store:ident . $query:ident ( $($argument:expr),* )) => {
+        match &$store.pools {
+            Pools::Sqlite(pool) => on_sqlite::$query(pool $(, $argument)*).await,
+            Pools::Postgres(pool) => on_postgres::$query(pool $(, $argument)*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Opens the store and brings its schema up to date. `postgres://...` (or `postgresql://`)
+    /// is a PostgreSQL server; `sqlite:PATH`, `sqlite://PATH` or a plain path is a SQLite file,
+    /// created with its directory if missing, in WAL mode with foreign keys on.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let pools = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Pools::Postgres(postgres::open(url).await?)
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            if path.is_empty() {
+                return Err(StoreError::Invalid("empty SQLite path".into()));
+            }
+            Pools::Sqlite(sqlite::open(Path::new(path)).await?)
+        };
+        Ok(Store { pools })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.pools {
+            Pools::Sqlite(_) => Dialect::Sqlite,
+            Pools::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Creates a bank. `Invalid` if the name is not UPPER_SNAKE_CASE (or the threshold or ratio
+    /// is out of range), `Conflict` if a bank has the name.
+    pub async fn create_bank(&self, bank: &NewBank) -> Result<Bank, StoreError> {
+        dispatch!(self.create_bank(bank))
+    }
+
+    /// All banks, by name.
+    pub async fn banks(&self) -> Result<Vec<Bank>, StoreError> {
+        dispatch!(self.banks())
+    }
+
+    pub async fn bank(&self, name: &str) -> Result<Bank, StoreError> {
+        dispatch!(self.bank(name))
+    }
+
+    /// Changes a bank's settings or name; `Conflict` if the new name is taken. The bank keeps
+    /// its id, so the change log needs no rows for a rename.
+    pub async fn update_bank(&self, name: &str, update: &BankUpdate) -> Result<Bank, StoreError> {
+        dispatch!(self.update_bank(name, update))
+    }
+
+    /// Deletes a bank with its contents and signals, logging a Remove change for each signal
+    /// still enabled.
+    pub async fn delete_bank(&self, name: &str) -> Result<(), StoreError> {
+        dispatch!(self.delete_bank(name))
+    }
+
+    /// Adds one enabled content with its signals and an Add change per signal, in one
+    /// transaction. `Invalid` for an unknown signal type or a value that is not lowercase hex of
+    /// the type's length, or no signal at all.
+    pub async fn add_content(
+        &self,
+        bank: &str,
+        content: &NewContent,
+    ) -> Result<Content, StoreError> {
+        dispatch!(self.add_content(bank, content))
+    }
+
+    /// A content of the bank; `NotFound` if the id belongs to another bank.
+    pub async fn content(&self, bank: &str, id: i64) -> Result<Content, StoreError> {
+        dispatch!(self.content(bank, id))
+    }
+
+    /// Enables or disables a content (writing Add or Remove changes when the state flips) and
+    /// sets or clears its category.
+    pub async fn update_content(
+        &self,
+        bank: &str,
+        id: i64,
+        enabled: Option<bool>,
+        category: Option<Option<String>>,
+    ) -> Result<Content, StoreError> {
+        dispatch!(self.update_content(bank, id, enabled, category))
+    }
+
+    /// Deletes a content and its signals, logging a Remove change per signal if it was enabled.
+    pub async fn delete_content(&self, bank: &str, id: i64) -> Result<(), StoreError> {
+        dispatch!(self.delete_content(bank, id))
+    }
+
+    /// The signals of the bank's enabled contents with an id above `after_id`, by id, at most
+    /// `limit`: page through by passing the last id seen.
+    pub async fn bank_signals(
+        &self,
+        bank: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<SignalRow>, StoreError> {
+        dispatch!(self.bank_signals(bank, after_id, limit))
+    }
+
+    /// Adds many contents: every item is checked first (`Invalid` names the first bad one and
+    /// nothing is written), then they go in transactions of 10,000 as multi-row INSERTs. Returns
+    /// how many were added. A failure midway leaves the earlier transactions committed.
+    pub async fn import_contents(
+        &self,
+        bank: &str,
+        contents: &[NewContent],
+    ) -> Result<u64, StoreError> {
+        dispatch!(self.import_contents(bank, contents))
+    }
+
+    /// Change-log rows with a sequence number above `seq`, ascending, at most `limit`.
+    pub async fn changes_since(&self, seq: i64, limit: i64) -> Result<Vec<ChangeRow>, StoreError> {
+        dispatch!(self.changes_since(seq, limit))
+    }
+
+    /// The latest sequence number of the change log, 0 when it is empty.
+    pub async fn last_change(&self) -> Result<i64, StoreError> {
+        dispatch!(self.last_change())
+    }
+
+    /// Creates an enabled account; `Conflict` if the name is taken.
+    pub async fn create_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> Result<User, StoreError> {
+        dispatch!(self.create_user(name, password_hash, role))
+    }
+
+    pub async fn user_by_name(&self, name: &str) -> Result<User, StoreError> {
+        dispatch!(self.user_by_name(name))
+    }
+
+    pub async fn user(&self, id: i64) -> Result<User, StoreError> {
+        dispatch!(self.user(id))
+    }
+
+    /// All accounts, by id.
+    pub async fn users(&self) -> Result<Vec<User>, StoreError> {
+        dispatch!(self.users())
+    }
+
+    pub async fn count_users(&self) -> Result<i64, StoreError> {
+        dispatch!(self.count_users())
+    }
+
+    /// Disables or re-enables an account; a disabled account's sessions stop working at once.
+    pub async fn set_user_disabled(&self, id: i64, disabled: bool) -> Result<(), StoreError> {
+        dispatch!(self.set_user_disabled(id, disabled))
+    }
+
+    /// Stores an API key by the SHA-256 hex of its secret; `Conflict` if the hash is taken,
+    /// `NotFound` if `created_by` names no user.
+    pub async fn create_api_key(&self, key: &NewApiKey) -> Result<ApiKey, StoreError> {
+        dispatch!(self.create_api_key(key))
+    }
+
+    /// The key with this hash; `NotFound` if there is none or it was revoked.
+    pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<ApiKey, StoreError> {
+        dispatch!(self.api_key_by_hash(key_hash))
+    }
+
+    /// All keys, revoked ones included, by id.
+    pub async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        dispatch!(self.api_keys())
+    }
+
+    /// Revokes a key for good; revoking again keeps the first time.
+    pub async fn revoke_api_key(&self, id: i64) -> Result<(), StoreError> {
+        dispatch!(self.revoke_api_key(id))
+    }
+
+    /// Stores a session by the hash of its token; `NotFound` if the user does not exist.
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.create_session(token_hash, user_id, expires_at))
+    }
+
+    /// The user of a session; `NotFound` if the session is absent, expired at `now`, or its
+    /// user disabled.
+    pub async fn session_user(&self, token_hash: &str, now: i64) -> Result<User, StoreError> {
+        dispatch!(self.session_user(token_hash, now))
+    }
+
+    /// Ends a session; ending one that does not exist is not an error.
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        dispatch!(self.delete_session(token_hash))
+    }
+
+    /// Stores the hash of a one-time link for creating the first admin.
+    pub async fn create_setup_token(&self, token_hash: &str, now: i64) -> Result<(), StoreError> {
+        dispatch!(self.create_setup_token(token_hash, now))
+    }
+
+    /// Marks a setup token used; `NotFound` if it is absent or already used. Of two concurrent
+    /// uses exactly one succeeds.
+    pub async fn use_setup_token(&self, token_hash: &str, now: i64) -> Result<(), StoreError> {
+        dispatch!(self.use_setup_token(token_hash, now))
+    }
+
+    /// Appends an entry to the audit chain. Appends take turns (a write lock), so concurrent
+    /// callers never fork the chain.
+    pub async fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
+        dispatch!(self.append_audit(entry))
+    }
+
+    /// Audit rows with a sequence number above `after_seq`, ascending, at most `limit`.
+    pub async fn audit(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        dispatch!(self.audit(after_seq, limit))
+    }
+
+    /// Walks the whole audit chain page by page and names the first row that does not check out.
+    pub async fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {
+        dispatch!(self.verify_audit())
+    }
+}
+
+/// The current time in Unix milliseconds.
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+/// A write that names one row must have found it.
+fn expect_one(rows_affected: u64, what: impl FnOnce() -> String) -> Result<(), StoreError> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound(what()))
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,58 @@
+//! `vigie serve`: the matching service on the embedded store (SQLite in a data directory) or on
+//! PostgreSQL (`--database-url postgres://...`, the way to run several replicas).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDRESS:PORT")]
+    listen: SocketAddr,
+
+    /// The embedded store's directory, created on first run.
+    #[arg(long, default_value = "vigie-data", value_name = "DIR")]
+    data_dir: PathBuf,
+
+    /// A PostgreSQL URL (`postgres://user@host/db`) instead of the embedded store.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+
+    /// The largest upload accepted, in bytes.
+    #[arg(long, default_value_t = 32 << 20, value_name = "BYTES")]
+    max_upload_bytes: usize,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let database_url = match &args.database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&args.data_dir)
+                .with_context(|| format!("creating {}", args.data_dir.display()))?;
+            format!("sqlite:{}", args.data_dir.join("vigie.sqlite3").display())
+        }
+    };
+    let mut config = vigie_server::Config::new(args.listen, database_url);
+    config.max_upload_bytes = args.max_upload_bytes;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        let started = vigie_server::start(config, shutdown).await?;
+        let base = format!("http://{}", started.address);
+        eprintln!("vigie: serving on {base}");
+        if let Some(token) = &started.setup_token {
+            eprintln!(
+                "vigie: first run: open {base}/setup?token={token} to create the first administrator (the link works once)"
+            );
+        }
+        started.serving.await.context("the server task")??;
+        eprintln!("vigie: stopped");
+        anyhow::Ok(ExitCode::SUCCESS)
+    })
+}
