@@ -117,11 +117,19 @@ pub fn distance(a: &Words, b: &Words) -> u32 {
 }
 
 fn scan_scalar(query: &Words, hashes: &[Words], radius: u32, hits: &mut Vec<Hit>) {
+    scan_scalar_from(query, hashes, radius, 0, hits);
+}
+
+/// The scalar loop, reporting offsets from `first`: the whole scan for the portable kernels,
+/// and the tail after the last full register for the SIMD ones. Always inlined, so that it is
+/// compiled with the features of the kernel it is part of (the `popcnt` instruction).
+#[inline(always)]
+fn scan_scalar_from(query: &Words, hashes: &[Words], radius: u32, first: u32, hits: &mut Vec<Hit>) {
     for (offset, hash) in hashes.iter().enumerate() {
         let distance = distance(query, hash);
         if distance <= radius {
             hits.push(Hit {
-                offset: offset as u32,
+                offset: first + offset as u32,
                 distance,
             });
         }
@@ -133,7 +141,7 @@ fn scan_scalar(query: &Words, hashes: &[Words], radius: u32, hits: &mut Vec<Hit>
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{distance, Hit};
+    use super::{scan_scalar_from, Hit};
     use crate::Words;
 
     /// The scalar loop compiled with `popcnt`: one instruction per 64-bit word.
@@ -142,15 +150,7 @@ mod x86 {
     /// The CPU must support `popcnt`.
     #[target_feature(enable = "popcnt")]
     pub unsafe fn scan_popcnt(query: &Words, hashes: &[Words], radius: u32, hits: &mut Vec<Hit>) {
-        for (offset, hash) in hashes.iter().enumerate() {
-            let distance = distance(query, hash);
-            if distance <= radius {
-                hits.push(Hit {
-                    offset: offset as u32,
-                    distance,
-                });
-            }
-        }
+        scan_scalar_from(query, hashes, radius, 0, hits);
     }
 
     /// Muła's popcount: each nibble's count from a 16-entry table (`vpshufb`), bytes summed
@@ -209,15 +209,7 @@ mod x86 {
             }
             base += 4;
         }
-        for (k, hash) in blocks.remainder().iter().enumerate() {
-            let distance = distance(query, hash);
-            if distance <= radius {
-                hits.push(Hit {
-                    offset: base + k as u32,
-                    distance,
-                });
-            }
-        }
+        scan_scalar_from(query, blocks.remainder(), radius, base, hits);
     }
 
     /// Eight hashes per step: two per 512-bit register, `vpopcntq` on each 64-bit lane, the
@@ -268,15 +260,7 @@ mod x86 {
             }
             base += 8;
         }
-        for (k, hash) in blocks.remainder().iter().enumerate() {
-            let distance = distance(query, hash);
-            if distance <= radius {
-                hits.push(Hit {
-                    offset: base + k as u32,
-                    distance,
-                });
-            }
-        }
+        scan_scalar_from(query, blocks.remainder(), radius, base, hits);
     }
 }
 

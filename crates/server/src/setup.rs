@@ -92,11 +92,7 @@ pub async fn create_first_admin(
         }
         Err(other) => return Err(other.into()),
     }
-    let password_hash = hash_password(&form.password).map_err(ApiError::internal)?;
-    let user = state
-        .store
-        .create_user(&form.name, &password_hash, Role::Admin)
-        .await?;
+    let user = create_account(&state, &form.name, &form.password, Role::Admin).await?;
     let principal = Principal::User(user.clone());
     audit(
         &state,
@@ -118,6 +114,22 @@ pub async fn create_first_admin(
         .into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
+}
+
+/// Checks, hashes (off the async threads: argon2 is slow on purpose) and stores an account.
+async fn create_account(
+    state: &AppState,
+    name: &str,
+    password: &str,
+    role: Role,
+) -> Result<vigie_store::User, ApiError> {
+    check_new_account(name, password)?;
+    let password = password.to_string();
+    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok(state.store.create_user(name, &password_hash, role).await?)
 }
 
 fn check_new_account(name: &str, password: &str) -> Result<(), ApiError> {
@@ -270,16 +282,11 @@ pub async fn create_user(
     Extension(principal): Extension<Principal>,
     Json(body): Json<NewUser>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    check_new_account(&body.name, &body.password)?;
     let role: Role = body
         .role
         .parse()
         .map_err(|_| ApiError::invalid("invalid_role", "a role is admin, analyst or readonly"))?;
-    let password_hash = hash_password(&body.password).map_err(ApiError::internal)?;
-    let user = state
-        .store
-        .create_user(&body.name, &password_hash, role)
-        .await?;
+    let user = create_account(&state, &body.name, &body.password, role).await?;
     audit(
         &state,
         &principal,

@@ -176,6 +176,19 @@ fn image_form(name: &str) -> Form {
     )
 }
 
+/// Posts a corpus image as a multipart upload with a bearer key; the JSON answer.
+async fn post_image(client: &Client, url: String, auth: &str, name: &str) -> Value {
+    let response = client
+        .post(url)
+        .header("authorization", auth)
+        .multipart(image_form(name))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "uploading {name}");
+    response.json().await.unwrap()
+}
+
 /// A platform's story: set up, make a bank, bank an image, find its edited copy by hash and by
 /// file, disable it, and find that the audit log kept everything in order.
 async fn story(database_url: String) {
@@ -231,16 +244,12 @@ async fn story(database_url: String) {
         .unwrap();
     assert_eq!(taken.status(), StatusCode::CONFLICT);
 
-    let added: Value = client
-        .post(format!("{base}/c/bank/BENIGN_TEST_BANK/content"))
-        .header("authorization", &auth)
-        .multipart(image_form("bridge-mods/aaa-orig.jpg"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let upload = |url: String, name: &'static str| post_image(&client, url, &auth, name);
+    let added: Value = upload(
+        format!("{base}/c/bank/BENIGN_TEST_BANK/content"),
+        "bridge-mods/aaa-orig.jpg",
+    )
+    .await;
     let content_id = added["id"].as_i64().expect("a content id");
     assert_eq!(
         added["signals"]["pdq"],
@@ -285,44 +294,17 @@ async fn story(database_url: String) {
     assert_eq!(raw, json!({"matches": [content_id]}));
 
     // And by file: PDQ within the threshold, and the exact copy by its digests too.
-    let by_file: Value = client
-        .post(format!("{base}/m/lookup"))
-        .header("authorization", &auth)
-        .multipart(image_form("bridge-mods/blur-a-little.jpg"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let by_file: Value = upload(format!("{base}/m/lookup"), "bridge-mods/blur-a-little.jpg").await;
     assert_eq!(
         by_file["pdq"]["BENIGN_TEST_BANK"][0]["bank_content_id"],
         content_id
     );
     assert_eq!(by_file["md5"], json!({}));
-    let exact: Value = client
-        .post(format!("{base}/m/lookup"))
-        .header("authorization", &auth)
-        .multipart(image_form("bridge-mods/aaa-orig.jpg"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let exact: Value = upload(format!("{base}/m/lookup"), "bridge-mods/aaa-orig.jpg").await;
     assert_eq!(exact["sha256"]["BENIGN_TEST_BANK"][0]["distance"], "0");
 
     // An unrelated picture matches nothing.
-    let other: Value = client
-        .post(format!("{base}/m/lookup"))
-        .header("authorization", &auth)
-        .multipart(image_form("misc-images/c.png"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let other: Value = upload(format!("{base}/m/lookup"), "misc-images/c.png").await;
     assert_eq!(other["pdq"], json!({}));
 
     let content: Value = lookup(format!(
