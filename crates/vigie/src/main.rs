@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audit_command;
 mod bank_file;
 mod files;
 mod hash_command;
@@ -41,6 +42,9 @@ enum Command {
     Scan(scan_command::ScanArgs),
     /// Serve the HMA-compatible matching API (SQLite in a data directory, or PostgreSQL).
     Serve(serve_command::ServeArgs),
+    /// Check the store's tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(audit_command::AuditCommand),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
         Command::Match(args) => match_command::run(args),
         Command::Scan(args) => scan_command::run(args),
         Command::Serve(args) => serve_command::run(args),
+        Command::Audit(command) => audit_command::run(command),
     };
     match outcome {
         Ok(code) => code,

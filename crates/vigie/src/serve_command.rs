@@ -14,6 +14,17 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDRESS:PORT")]
     listen: SocketAddr,
 
+    #[command(flatten)]
+    store: StoreArgs,
+
+    /// The largest upload accepted, in bytes.
+    #[arg(long, default_value_t = 32 << 20, value_name = "BYTES")]
+    max_upload_bytes: usize,
+}
+
+/// Which store to open: the embedded one in a data directory, or PostgreSQL.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
     /// The embedded store's directory, created on first run.
     #[arg(long, default_value = "vigie-data", value_name = "DIR")]
     data_dir: PathBuf,
@@ -21,21 +32,25 @@ pub struct ServeArgs {
     /// A PostgreSQL URL (`postgres://user@host/db`) instead of the embedded store.
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
+}
 
-    /// The largest upload accepted, in bytes.
-    #[arg(long, default_value_t = 32 << 20, value_name = "BYTES")]
-    max_upload_bytes: usize,
+impl StoreArgs {
+    /// The store's URL, creating the data directory of the embedded store if needed.
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating {}", self.data_dir.display()))?;
+        Ok(format!(
+            "sqlite:{}",
+            self.data_dir.join("vigie.sqlite3").display()
+        ))
+    }
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let database_url = match &args.database_url {
-        Some(url) => url.clone(),
-        None => {
-            std::fs::create_dir_all(&args.data_dir)
-                .with_context(|| format!("creating {}", args.data_dir.display()))?;
-            format!("sqlite:{}", args.data_dir.join("vigie.sqlite3").display())
-        }
-    };
+    let database_url = args.store.database_url()?;
     let mut config = vigie_server::Config::new(args.listen, database_url);
     config.max_upload_bytes = args.max_upload_bytes;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
