@@ -111,11 +111,19 @@ fn main() {
     let load_s = start.elapsed().as_secs_f64();
     std::hint::black_box(loaded.index.pdq.range(&queries[0], radius));
 
-    let flat_s = if flat_s.is_nan() {
-        "null".to_string()
-    } else {
-        flat_s.to_string()
+    // NaN marks what `--batch-only` did not measure; JSON has no NaN.
+    let json_number = |x: f64| {
+        if x.is_nan() {
+            "null".to_string()
+        } else {
+            x.to_string()
+        }
     };
+    let (flat_s, tables_s, tables_single_s) = (
+        json_number(flat_s),
+        json_number(tables_s),
+        json_number(tables_single_s),
+    );
     println!(
         "{{\"build_s\":{build_s},\"batch_s\":{batch_s},\"flat_s\":{flat_s},\"single_s\":{single_s},\"singles\":{singles},\"tables_s\":{tables_s},\"tables_single_s\":{tables_single_s},\"tables_memory_bytes\":{tables_memory},\"save_s\":{save_s},\"load_s\":{load_s},\"memory_bytes\":{memory_bytes},\"rss_growth_bytes\":{},\"kernel\":\"{}\",\"matches\":{}}}",
         peak_rss_bytes().saturating_sub(rss_before),
