@@ -258,7 +258,13 @@ impl StoredTables {
             let positions = &self.positions[i * self.len..(i + 1) * self.len];
             for &mask in masks {
                 let v = usize::from(own ^ mask);
-                for &position in &positions[offsets[v] as usize..offsets[v + 1] as usize] {
+                let bucket = &positions[offsets[v] as usize..offsets[v + 1] as usize];
+                for (k, &position) in bucket.iter().enumerate() {
+                    // The candidates are scattered over the whole array: ask for the cache line
+                    // of one a few places ahead while this one is compared.
+                    if let Some(&ahead) = bucket.get(k + PREFETCH_AHEAD) {
+                        prefetch(&hashes[ahead as usize]);
+                    }
                     let hash = &hashes[position as usize];
                     let d = distance(hash, query);
                     if d <= radius && first_close_chunk(hash, query, sub_radius) == i {
@@ -273,6 +279,26 @@ impl StoredTables {
     pub(crate) fn memory_bytes(&self) -> usize {
         4 * (self.offsets.len() + self.positions.len())
     }
+}
+
+/// How far ahead in a bucket [`StoredTables::lookup`] prefetches.
+const PREFETCH_AHEAD: usize = 16;
+
+/// Hints the CPU to bring a hash into cache; a no-op where there is no such hint.
+#[inline(always)]
+fn prefetch(hash: &Words) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch never faults nor changes memory, and SSE (which it belongs to)
+        // is part of every x86-64 CPU; the pointer comes from a live reference anyway.
+        #[allow(unsafe_code)]
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(hash.as_ptr().cast());
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = hash;
 }
 
 /// [`flip_masks`] for every supported sub-radius.
