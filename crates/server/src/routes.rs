@@ -25,54 +25,156 @@ pub struct RouteSpec {
     pub method: &'static str,
     pub path: &'static str,
     pub permission: Permission,
+    /// One line for the OpenAPI document.
+    pub summary: &'static str,
 }
 
-const fn route(method: &'static str, path: &'static str, permission: Permission) -> RouteSpec {
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    permission: Permission,
+    summary: &'static str,
+) -> RouteSpec {
     RouteSpec {
         method,
         path,
         permission,
+        summary,
     }
 }
 
 /// Every route the server answers.
 pub const ROUTES: &[RouteSpec] = &[
-    route("GET", "/status", Permission::Public),
-    route("GET", "/setup", Permission::Public),
-    route("POST", "/setup", Permission::Public),
-    route("POST", "/login", Permission::Public),
-    route("POST", "/logout", Permission::Public),
-    route("POST", "/h/hash", Permission::Hash),
-    route("GET", "/m/lookup", Permission::Lookup),
-    route("POST", "/m/lookup", Permission::Lookup),
-    route("GET", "/m/raw_lookup", Permission::Lookup),
-    route("GET", "/m/index/status", Permission::Lookup),
-    route("GET", "/c/signal_type", Permission::BankRead),
-    route("GET", "/c/banks", Permission::BankRead),
-    route("POST", "/c/banks", Permission::BankWrite),
-    route("GET", "/c/bank/{bank_name}", Permission::BankRead),
-    route("PUT", "/c/bank/{bank_name}", Permission::BankWrite),
-    route("DELETE", "/c/bank/{bank_name}", Permission::BankWrite),
-    route("POST", "/c/bank/{bank_name}/content", Permission::BankWrite),
-    route("POST", "/c/bank/{bank_name}/signal", Permission::BankWrite),
+    route(
+        "GET",
+        "/api/openapi.json",
+        Permission::Public,
+        "This document",
+    ),
+    route("GET", "/status", Permission::Public, "Liveness: I-AM-ALIVE"),
+    route(
+        "GET",
+        "/setup",
+        Permission::Public,
+        "The one-time form that creates the first administrator",
+    ),
+    route(
+        "POST",
+        "/setup",
+        Permission::Public,
+        "Create the first administrator with the setup token",
+    ),
+    route(
+        "POST",
+        "/login",
+        Permission::Public,
+        "Sign in with a name and password; sets the session cookie",
+    ),
+    route("POST", "/logout", Permission::Public, "End the session"),
+    route(
+        "POST",
+        "/h/hash",
+        Permission::Hash,
+        "Hash an uploaded file: PDQ, MD5, SHA-1, SHA-256",
+    ),
+    route(
+        "GET",
+        "/m/lookup",
+        Permission::Lookup,
+        "Look a hash up: matches by bank",
+    ),
+    route(
+        "POST",
+        "/m/lookup",
+        Permission::Lookup,
+        "Hash an uploaded file and look its hashes up",
+    ),
+    route(
+        "GET",
+        "/m/raw_lookup",
+        Permission::Lookup,
+        "Look a hash up: content ids, optionally with distances",
+    ),
+    route(
+        "GET",
+        "/m/index/status",
+        Permission::Lookup,
+        "Size and progress of the index of each signal type",
+    ),
+    route(
+        "GET",
+        "/c/signal_type",
+        Permission::BankRead,
+        "The signal types and whether they are enabled",
+    ),
+    route("GET", "/c/banks", Permission::BankRead, "List banks"),
+    route("POST", "/c/banks", Permission::BankWrite, "Create a bank"),
+    route(
+        "GET",
+        "/c/bank/{bank_name}",
+        Permission::BankRead,
+        "One bank",
+    ),
+    route(
+        "PUT",
+        "/c/bank/{bank_name}",
+        Permission::BankWrite,
+        "Change a bank (name, enabled ratio, source, category, threshold)",
+    ),
+    route(
+        "DELETE",
+        "/c/bank/{bank_name}",
+        Permission::BankWrite,
+        "Delete a bank and its contents",
+    ),
+    route(
+        "POST",
+        "/c/bank/{bank_name}/content",
+        Permission::BankWrite,
+        "Bank an uploaded file",
+    ),
+    route(
+        "POST",
+        "/c/bank/{bank_name}/signal",
+        Permission::BankWrite,
+        "Bank content given by its hashes",
+    ),
     route(
         "GET",
         "/c/bank/{bank_name}/content/{content_id}",
         Permission::BankRead,
+        "One banked content",
     ),
     route(
         "PUT",
         "/c/bank/{bank_name}/content/{content_id}",
         Permission::BankWrite,
+        "Enable or disable a content, set its category",
     ),
     route(
         "DELETE",
         "/c/bank/{bank_name}/content/{content_id}",
         Permission::BankWrite,
+        "Remove a content",
     ),
-    route("POST", "/admin/users", Permission::Admin),
-    route("POST", "/admin/api_keys", Permission::Admin),
-    route("GET", "/admin/audit/verify", Permission::Admin),
+    route(
+        "POST",
+        "/admin/users",
+        Permission::Admin,
+        "Create an account",
+    ),
+    route(
+        "POST",
+        "/admin/api_keys",
+        Permission::Admin,
+        "Create an API key (shown once)",
+    ),
+    route(
+        "GET",
+        "/admin/audit/verify",
+        Permission::Admin,
+        "Check the audit log chain",
+    ),
 ];
 
 /// The router: every route of [`ROUTES`], behind the authorisation layer.
@@ -93,6 +195,7 @@ fn handler_for(spec: &RouteSpec) -> axum::routing::MethodRouter<Arc<AppState>> {
     use axum::routing::{delete, get, post, put};
     match (spec.method, spec.path) {
         ("GET", "/status") => get(hma::status),
+        ("GET", "/api/openapi.json") => get(openapi_document),
         ("GET", "/setup") => get(setup::setup_page),
         ("POST", "/setup") => post(setup::create_first_admin),
         ("POST", "/login") => post(setup::login),
@@ -205,4 +308,44 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Principal, Ap
         };
     }
     Ok(Principal::Anonymous)
+}
+
+/// The OpenAPI 3 document of the API, made from [`ROUTES`] so that it lists exactly what the
+/// router serves, each operation with the permission it needs.
+async fn openapi_document() -> axum::Json<serde_json::Value> {
+    use serde_json::{json, Map, Value};
+    let mut paths: Map<String, Value> = Map::new();
+    for spec in ROUTES {
+        let parameters: Vec<Value> = spec
+            .path
+            .split('/')
+            .filter_map(|part| part.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut operation = json!({
+            "summary": spec.summary,
+            "x-vigie-permission": spec.permission.scope_name(),
+            "parameters": parameters,
+            "responses": {
+                "200": {"description": "success"},
+                "default": {"description": "an error: {\"error\": {\"code\", \"message\"}}"},
+            },
+        });
+        if spec.permission != Permission::Public {
+            operation["security"] = json!([{"apiKey": []}, {"session": []}]);
+        }
+        let entry = paths
+            .entry(spec.path.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        entry[spec.method.to_ascii_lowercase()] = operation;
+    }
+    axum::Json(json!({
+        "openapi": "3.0.3",
+        "info": {"title": "Vigie", "version": env!("CARGO_PKG_VERSION")},
+        "paths": paths,
+        "components": {"securitySchemes": {
+            "apiKey": {"type": "http", "scheme": "bearer"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "vigie_session"},
+        }},
+    }))
 }

@@ -541,3 +541,35 @@ async fn every_route_answers_each_caller_as_the_authorisation_matrix_says() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_openapi_document_lists_every_route_with_its_permission() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&format!(
+        "sqlite:{}",
+        dir.path().join("o.sqlite3").display()
+    ))
+    .await;
+    let document: Value = Client::new()
+        .get(format!("{}/api/openapi.json", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(document["openapi"], "3.0.3");
+    let paths = document["paths"].as_object().unwrap();
+    let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(operations, ROUTES.len());
+    for spec in ROUTES {
+        let operation = &document["paths"][spec.path][spec.method.to_ascii_lowercase()];
+        assert_eq!(
+            operation["x-vigie-permission"],
+            spec.permission.scope_name(),
+            "{} {}",
+            spec.method,
+            spec.path
+        );
+    }
+}

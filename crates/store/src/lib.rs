@@ -49,7 +49,7 @@ pub use error::StoreError;
 pub use model::{
     ApiKey, AuditEntry, AuditVerdict, Bank, BankUpdate, ChangeKind, ChangeRow, Content, NewApiKey,
     NewAuditEntry, NewBank, NewContent, Role, Scopes, SignalRow, User, DEFAULT_PDQ_THRESHOLD,
-    MAX_BANK_NAME,
+    MAX_BANK_NAME, SETUP_TOKEN_LIFETIME_MS,
 };
 
 /// The queries compiled for SQLite.
@@ -289,12 +289,14 @@ impl Store {
         dispatch!(self.delete_session(token_hash))
     }
 
-    /// Stores the hash of a one-time link for creating the first admin.
+    /// Stores the hash of a one-time link for creating the first admin. Each start of a server
+    /// without accounts makes one (several replicas print one each); any of them works once,
+    /// for [`SETUP_TOKEN_LIFETIME_MS`] after it was made.
     pub async fn create_setup_token(&self, token_hash: &str, now: i64) -> Result<(), StoreError> {
         dispatch!(self.create_setup_token(token_hash, now))
     }
 
-    /// Marks a setup token used; `NotFound` if it is absent or already used. Of two concurrent
+    /// Marks a setup token used; `NotFound` if it is absent, already used or expired. Of two concurrent
     /// uses exactly one succeeds.
     pub async fn use_setup_token(&self, token_hash: &str, now: i64) -> Result<(), StoreError> {
         dispatch!(self.use_setup_token(token_hash, now))

@@ -17,6 +17,9 @@ pub const DEFAULT_PDQ_THRESHOLD: i32 = 31;
 /// The longest bank name HMA accepts.
 pub const MAX_BANK_NAME: usize = 255;
 
+/// How long a first-run setup link stays usable: a day, in milliseconds.
+pub const SETUP_TOKEN_LIFETIME_MS: i64 = 24 * 3600 * 1000;
+
 /// A bank to create.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewBank {

@@ -13,7 +13,7 @@ use crate::model::{
 use crate::{
     expect_one, now_millis, ApiKey, AuditEntry, AuditVerdict, Bank, BankUpdate, ChangeKind,
     ChangeRow, Content, NewApiKey, NewAuditEntry, NewBank, NewContent, Role, SignalRow, StoreError,
-    User,
+    User, SETUP_TOKEN_LIFETIME_MS,
 };
 
 /// A connection, or a transaction seen as one (`&mut *transaction`).
@@ -451,11 +451,14 @@ pub(crate) async fn use_setup_token(
 ) -> Result<(), StoreError> {
     // One conditional UPDATE is atomic on both databases: of two concurrent uses, the second
     // finds `used_at` already set (PostgreSQL re-checks the condition after the first commits).
+    // A link that was never used expires, so that one printed in an old log opens nothing.
     let done = sqlx::query(
-        "UPDATE setup_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
+        "UPDATE setup_tokens SET used_at = $1 \
+         WHERE token_hash = $2 AND used_at IS NULL AND created_at > $3",
     )
     .bind(now)
     .bind(token_hash)
+    .bind(now - SETUP_TOKEN_LIFETIME_MS)
     .execute(pool)
     .await?;
     expect_one(done.rows_affected(), || "setup token".to_owned())

@@ -12,6 +12,18 @@ async fn people_sign_in_and_machines_use_keys(db: &TestDb) {
     assert_eq!(store.count_users().await.expect("count"), 0);
 
     // The setup link works once, even when clicked many times at once.
+    // A link never used expires.
+    let stale = made_up_hex(9, 64);
+    store
+        .create_setup_token(&stale, 500)
+        .await
+        .expect("create an old setup token");
+    assert!(matches!(
+        store
+            .use_setup_token(&stale, 500 + vigie_store::SETUP_TOKEN_LIFETIME_MS + 1)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
     let setup = made_up_hex(10, 64);
     store
         .create_setup_token(&setup, 1_000)
