@@ -113,41 +113,62 @@ struct Found {
 /// Looks a value up in every bank the caller may see. PDQ matches within each bank's own
 /// threshold; digests match exactly.
 fn find(state: &AppState, principal: &Principal, kind: SignalKind, value: &str) -> Vec<Found> {
+    find_many(state, principal, &[(kind, value.to_string())])
+        .pop()
+        .unwrap_or_default()
+}
+
+/// [`find`] for many values at once: the PDQ hashes go to the index as one batch (all cores,
+/// and the multi-index path when the batch is large). Result `i` answers value `i`.
+fn find_many(
+    state: &AppState,
+    principal: &Principal,
+    signals: &[(SignalKind, String)],
+) -> Vec<Vec<Found>> {
+    let widest = state
+        .matcher
+        .banks()
+        .iter()
+        .map(|bank| bank.pdq_threshold.clamp(0, 256) as u32)
+        .max()
+        .unwrap_or(31);
     let index = state.matcher.index().read();
-    let raw: Vec<(u64, u32)> = match kind {
-        SignalKind::Pdq => {
-            let Some(bytes) = decode::<32>(value) else {
-                return Vec::new();
-            };
-            let widest = state
-                .matcher
-                .banks()
-                .iter()
-                .map(|bank| bank.pdq_threshold.clamp(0, 256) as u32)
-                .max()
-                .unwrap_or(31);
-            index
-                .pdq
-                .range(&Hash256::from_bytes(&bytes), widest)
-                .into_iter()
-                .map(|m| (m.id, m.distance))
-                .collect()
-        }
-        SignalKind::Md5 => ids(decode::<16>(value).map(|d| index.md5.get(&d))),
-        SignalKind::Sha1 => ids(decode::<20>(value).map(|d| index.sha1.get(&d))),
-        SignalKind::Sha256 => ids(decode::<32>(value).map(|d| index.sha256.get(&d))),
-    };
+    // The PDQ hashes of the batch, and where each answer goes.
+    let (pdq_at, pdq): (Vec<usize>, Vec<Hash256>) = signals
+        .iter()
+        .enumerate()
+        .filter(|(_, (kind, _))| *kind == SignalKind::Pdq)
+        .filter_map(|(at, (_, value))| Some((at, Hash256::from_bytes(&decode::<32>(value)?))))
+        .unzip();
+    let mut raw: Vec<Vec<(u64, u32)>> = vec![Vec::new(); signals.len()];
+    for (at, matches) in pdq_at.into_iter().zip(index.pdq.range_batch(&pdq, widest)) {
+        raw[at] = matches.into_iter().map(|m| (m.id, m.distance)).collect();
+    }
+    for (at, (kind, value)) in signals.iter().enumerate() {
+        raw[at] = match kind {
+            SignalKind::Pdq => continue,
+            SignalKind::Md5 => ids(decode::<16>(value).map(|d| index.md5.get(&d))),
+            SignalKind::Sha1 => ids(decode::<20>(value).map(|d| index.sha1.get(&d))),
+            SignalKind::Sha256 => ids(decode::<32>(value).map(|d| index.sha256.get(&d))),
+        };
+    }
     drop(index);
     raw.into_iter()
-        .filter_map(|(id, distance)| {
-            let (bank_id, content_id) = split_id(id);
-            let bank = state.matcher.bank(bank_id)?;
-            (distance as i64 <= i64::from(bank.pdq_threshold) && principal.sees_bank(&bank.name))
-                .then_some(Found {
-                    bank,
-                    content_id,
-                    distance,
+        .map(|matches| {
+            matches
+                .into_iter()
+                .filter_map(|(id, distance)| {
+                    let (bank_id, content_id) = split_id(id);
+                    let bank = state.matcher.bank(bank_id)?;
+                    (i64::from(distance) <= i64::from(bank.pdq_threshold)
+                        && principal.sees_bank(&bank.name))
+                    .then_some(Found {
+                        bank,
+                        content_id,
+                        distance,
+                    })
                 })
+                .collect()
         })
         .collect()
 }
@@ -253,6 +274,65 @@ pub async fn lookup_signal(
     )
     .await?;
     Ok(Json(by_bank(found, &params)))
+}
+
+/// The body of a batch lookup.
+#[derive(Debug, Deserialize)]
+pub struct BatchBody {
+    signals: Vec<BatchSignal>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BatchSignal {
+    signal_type: String,
+    signal: String,
+}
+
+/// Most values one batch lookup takes: enough for a platform's backlog, bounded so that one
+/// request cannot hold the index for long.
+const MAX_BATCH: usize = 10_000;
+
+/// Beyond HMA: many hashes in one request, answered in order as `/m/lookup` answers one.
+pub async fn lookup_batch(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Query(params): Query<LookupParams>,
+    Json(body): Json<BatchBody>,
+) -> ApiResult<Json<Value>> {
+    if body.signals.len() > MAX_BATCH {
+        return Err(ApiError::invalid(
+            "batch_too_large",
+            format!("at most {MAX_BATCH} signals a request"),
+        ));
+    }
+    let signals = body
+        .signals
+        .iter()
+        .map(|s| {
+            let kind = SignalKind::parse(&s.signal_type)?;
+            Ok((kind, kind.normalise(&s.signal)?))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let state_for_batch = Arc::clone(&state);
+    let principal_for_batch = principal.clone();
+    let signals_for_batch = signals.clone();
+    // A large batch is CPU work for all cores: off the async threads.
+    let found = tokio::task::spawn_blocking(move || {
+        find_many(&state_for_batch, &principal_for_batch, &signals_for_batch)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let total: usize = found.iter().map(Vec::len).sum();
+    audit(
+        &state,
+        &principal,
+        "lookup.batch",
+        &format!("{} signals", signals.len()),
+        json!({"matches": total}),
+    )
+    .await?;
+    let results: Vec<Value> = found.into_iter().map(|f| by_bank(f, &params)).collect();
+    Ok(Json(json!({"results": results})))
 }
 
 pub async fn raw_lookup(

@@ -90,6 +90,12 @@ pub const ROUTES: &[RouteSpec] = &[
         "Hash an uploaded file and look its hashes up",
     ),
     route(
+        "POST",
+        "/m/lookup/batch",
+        Permission::Lookup,
+        "Look many hashes up in one request: results in order",
+    ),
+    route(
         "GET",
         "/m/raw_lookup",
         Permission::Lookup,
@@ -203,6 +209,7 @@ fn handler_for(spec: &RouteSpec) -> axum::routing::MethodRouter<Arc<AppState>> {
         ("POST", "/h/hash") => post(hma::hash_file),
         ("GET", "/m/lookup") => get(hma::lookup_signal),
         ("POST", "/m/lookup") => post(hma::lookup_file),
+        ("POST", "/m/lookup/batch") => post(hma::lookup_batch),
         ("GET", "/m/raw_lookup") => get(hma::raw_lookup),
         ("GET", "/m/index/status") => get(hma::index_status),
         ("GET", "/c/signal_type") => get(hma::signal_types),

@@ -293,6 +293,30 @@ async fn story(database_url: String) {
     .await;
     assert_eq!(raw, json!({"matches": [content_id]}));
 
+    // Many hashes in one request, answered in order.
+    let batch: Value = client
+        .post(format!("{base}/m/lookup/batch"))
+        .header("authorization", &auth)
+        .json(&json!({"signals": [
+            {"signal_type": "pdq", "signal": BLURRED_PDQ},
+            {"signal_type": "md5", "signal": "d35c785545392755e7e4164457657269"},
+            {"signal_type": "pdq", "signal": "0".repeat(64)},
+        ]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        batch,
+        json!({"results": [
+            {"BENIGN_TEST_BANK": [{"bank_content_id": content_id, "distance": "2"}]},
+            {"BENIGN_TEST_BANK": [{"bank_content_id": content_id, "distance": "0"}]},
+            {},
+        ]})
+    );
+
     // And by file: PDQ within the threshold, and the exact copy by its digests too.
     let by_file: Value = upload(format!("{base}/m/lookup"), "bridge-mods/blur-a-little.jpg").await;
     assert_eq!(
