@@ -108,6 +108,8 @@ struct Found {
     bank: Bank,
     content_id: i64,
     distance: u32,
+    /// With a dihedral lookup, the rotation or flip of the query that matched.
+    variant: Option<&'static str>,
 }
 
 /// Looks a value up in every bank the caller may see. PDQ matches within each bank's own
@@ -166,6 +168,7 @@ fn find_many(
                         bank,
                         content_id,
                         distance,
+                        variant: None,
                     })
                 })
                 .collect()
@@ -191,6 +194,9 @@ pub struct LookupParams {
     /// Makes the coin flip of partly enabled banks repeatable (HMA's `seed`).
     seed: Option<String>,
     bypass_coinflip: Option<String>,
+    /// `true`: an uploaded image is also looked up rotated and flipped (the eight dihedral
+    /// PDQ hashes), each match saying which variant matched.
+    dihedral: Option<String>,
 }
 
 impl LookupParams {
@@ -373,10 +379,16 @@ pub async fn raw_lookup(
 struct FileHashes {
     signals: Vec<(SignalKind, String)>,
     pdq_quality: Option<u8>,
+    /// The eight dihedral PDQ hashes (the original first), when asked for and trusted.
+    dihedral: Vec<String>,
 }
 
 /// Reads the file part of a multipart form and hashes it off the async threads.
-async fn hash_upload(state: &AppState, mut form: Multipart) -> ApiResult<FileHashes> {
+async fn hash_upload(
+    state: &AppState,
+    mut form: Multipart,
+    dihedral: bool,
+) -> ApiResult<FileHashes> {
     let mut bytes = None;
     while let Some(field) = form
         .next_field()
@@ -394,7 +406,8 @@ async fn hash_upload(state: &AppState, mut form: Multipart) -> ApiResult<FileHas
     }
     let bytes = bytes
         .ok_or_else(|| ApiError::invalid("missing_file", "send the file as multipart/form-data"))?;
-    let options = state.config.hash_options;
+    let mut options = state.config.hash_options;
+    options.dihedral = dihedral;
     tokio::task::spawn_blocking(move || {
         let mut digester = Digester::default();
         digester.update(&bytes);
@@ -407,12 +420,18 @@ async fn hash_upload(state: &AppState, mut form: Multipart) -> ApiResult<FileHas
         let image = hash_image(&bytes, &options)
             .map_err(|e| ApiError::invalid("invalid_image", e.to_string()))?;
         let quality = image.pdq.quality;
-        if quality >= MIN_PDQ_QUALITY {
+        let trusted = quality >= MIN_PDQ_QUALITY;
+        if trusted {
             signals.insert(0, (SignalKind::Pdq, image.pdq.hash.to_string()));
         }
+        let dihedral = match image.dihedral {
+            Some(hashes) if trusted => hashes.hashes.iter().map(|h| h.to_string()).collect(),
+            _ => Vec::new(),
+        };
         Ok(FileHashes {
             signals,
             pdq_quality: Some(quality),
+            dihedral,
         })
     })
     .await
@@ -423,7 +442,7 @@ pub async fn hash_file(
     State(state): State<Arc<AppState>>,
     form: Multipart,
 ) -> ApiResult<Json<Value>> {
-    let hashes = hash_upload(&state, form).await?;
+    let hashes = hash_upload(&state, form, false).await?;
     let mut answer: Map<String, Value> = hashes
         .signals
         .into_iter()
@@ -441,11 +460,16 @@ pub async fn lookup_file(
     Query(params): Query<LookupParams>,
     form: Multipart,
 ) -> ApiResult<Json<Value>> {
-    let hashes = hash_upload(&state, form).await?;
+    let dihedral = params.dihedral.as_deref() == Some("true");
+    let hashes = hash_upload(&state, form, dihedral).await?;
     let mut answer = Map::new();
     let mut total = 0;
     for (kind, value) in &hashes.signals {
-        let found = find(&state, &principal, *kind, value);
+        let found = if *kind == SignalKind::Pdq && dihedral {
+            find_dihedral(&state, &principal, &hashes.dihedral)
+        } else {
+            find(&state, &principal, *kind, value)
+        };
         total += found.len();
         answer.insert(kind.name().to_string(), by_bank(found, &params));
     }
@@ -458,6 +482,32 @@ pub async fn lookup_file(
     )
     .await?;
     Ok(Json(Value::Object(answer)))
+}
+
+/// Looks the eight dihedral hashes of an image up; each bank entry comes back once, through
+/// the variant closest to it (the original on a tie).
+fn find_dihedral(state: &AppState, principal: &Principal, variants: &[String]) -> Vec<Found> {
+    let signals: Vec<(SignalKind, String)> = variants
+        .iter()
+        .map(|hash| (SignalKind::Pdq, hash.clone()))
+        .collect();
+    let mut closest: BTreeMap<(i64, i64), Found> = BTreeMap::new();
+    for (variant, found) in find_many(state, principal, &signals)
+        .into_iter()
+        .enumerate()
+    {
+        for mut found in found {
+            found.variant = Some(vigie_hash::Dihedral::ALL[variant].name());
+            let key = (found.bank.id, found.content_id);
+            match closest.get(&key) {
+                Some(best) if best.distance <= found.distance => {}
+                _ => {
+                    closest.insert(key, found);
+                }
+            }
+        }
+    }
+    closest.into_values().collect()
 }
 
 pub async fn index_status(State(state): State<Arc<AppState>>) -> Json<Value> {
@@ -687,7 +737,7 @@ pub async fn add_content_file(
 ) -> ApiResult<Json<Value>> {
     // The bank is checked first so that a file for a bank that does not exist is not hashed.
     state.store.bank(&bank_name).await?;
-    let hashes = hash_upload(&state, form).await?;
+    let hashes = hash_upload(&state, form, false).await?;
     add_content(&state, &principal, &bank_name, hashes.signals).await
 }
 

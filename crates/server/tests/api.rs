@@ -597,3 +597,58 @@ async fn the_openapi_document_lists_every_route_with_its_permission() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotated_upload_matches_through_the_dihedral_lookup() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&format!(
+        "sqlite:{}",
+        dir.path().join("d.sqlite3").display()
+    ))
+    .await;
+    let client = Client::new();
+    let cookie = first_admin(&client, &server).await;
+    let key = api_key(
+        &client,
+        &server.base,
+        &cookie,
+        &["lookup", "bank.write"],
+        None,
+    )
+    .await;
+    let auth = format!("Bearer {key}");
+    let created = client
+        .post(format!("{}/c/banks", server.base))
+        .header("authorization", &auth)
+        .json(&json!({"name": "BRIDGES"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let original = "reg-test-input/dih/bridge-1-original.jpg";
+    let banked = post_image(
+        &client,
+        format!("{}/c/bank/BRIDGES/content", server.base),
+        &auth,
+        original,
+    )
+    .await;
+    let rotated = "reg-test-input/dih/bridge-2-rotate-90.jpg";
+    let plain = post_image(&client, format!("{}/m/lookup", server.base), &auth, rotated).await;
+    assert_eq!(
+        plain["pdq"],
+        json!({}),
+        "a quarter turn is far from the original's hash"
+    );
+    let turned = post_image(
+        &client,
+        format!("{}/m/lookup?dihedral=true", server.base),
+        &auth,
+        rotated,
+    )
+    .await;
+    let found = &turned["pdq"]["BRIDGES"][0];
+    assert_eq!(found["bank_content_id"], banked["id"]);
+    assert_ne!(found["variant"], "orig", "{turned}");
+    assert!(found["distance"].as_str().unwrap().parse::<u32>().unwrap() <= 31);
+}
