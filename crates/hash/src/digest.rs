@@ -38,6 +38,20 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// The `N` bytes that `2 * N` hex digits (either case) spell, or `None` when `text` is not that.
+pub fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    let digits = text.as_bytes();
+    if digits.len() != 2 * N {
+        return None;
+    }
+    let nibble = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
+    let mut bytes = [0u8; N];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = (nibble(digits[2 * i])? << 4) | nibble(digits[2 * i + 1])?;
+    }
+    Some(bytes)
+}
+
 /// Computes the three digests of a stream fed in pieces.
 #[derive(Debug, Clone, Default)]
 pub struct Digester {
@@ -67,6 +81,16 @@ impl Digester {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unhex_reads_what_hex_writes_and_nothing_else() {
+        let bytes = [0x00, 0x1f, 0xa0, 0xff];
+        assert_eq!(unhex::<4>(&hex(&bytes)), Some(bytes));
+        assert_eq!(unhex::<4>("001FA0FF"), Some(bytes));
+        assert_eq!(unhex::<4>("001fa0f"), None);
+        assert_eq!(unhex::<4>("001fa0fg"), None);
+        assert_eq!(unhex::<2>("001fa0ff"), None);
+    }
 
     #[test]
     fn known_digests_of_abc() {

@@ -15,7 +15,7 @@ mod pdq;
 mod pixels;
 
 pub use decode::{decode, looks_like_image, DecodeOptions, DEFAULT_MAX_PIXELS};
-pub use digest::{hex, Digester, Digests};
+pub use digest::{hex, unhex, Digester, Digests};
 pub use pdq::{
     pdq_hash, pdq_hash_dihedral, Dihedral, DihedralPdq, ParsePdqError, Pdq, PdqHash, PdqVariant,
 };

@@ -18,13 +18,13 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use vigie_hash::{hash_image, hex, Digester};
+use vigie_hash::{hash_image, hex, unhex, Digester};
 use vigie_index::Hash256;
 use vigie_store::{Bank, BankUpdate, NewBank, NewContent};
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::matcher::{decode, split_id};
+use crate::matcher::split_id;
 use crate::{audit, AppState};
 
 /// PDQ hashes under this quality are not banked nor looked up from files: flat or tiny images
@@ -140,7 +140,7 @@ fn find_many(
         .iter()
         .enumerate()
         .filter(|(_, (kind, _))| *kind == SignalKind::Pdq)
-        .filter_map(|(at, (_, value))| Some((at, Hash256::from_bytes(&decode::<32>(value)?))))
+        .filter_map(|(at, (_, value))| Some((at, Hash256::from_bytes(&unhex::<32>(value)?))))
         .unzip();
     let mut raw: Vec<Vec<(u64, u32)>> = vec![Vec::new(); signals.len()];
     for (at, matches) in pdq_at.into_iter().zip(index.pdq.range_batch(&pdq, widest)) {
@@ -149,9 +149,9 @@ fn find_many(
     for (at, (kind, value)) in signals.iter().enumerate() {
         raw[at] = match kind {
             SignalKind::Pdq => continue,
-            SignalKind::Md5 => ids(decode::<16>(value).map(|d| index.md5.get(&d))),
-            SignalKind::Sha1 => ids(decode::<20>(value).map(|d| index.sha1.get(&d))),
-            SignalKind::Sha256 => ids(decode::<32>(value).map(|d| index.sha256.get(&d))),
+            SignalKind::Md5 => ids(unhex::<16>(value).map(|d| index.md5.get(&d))),
+            SignalKind::Sha1 => ids(unhex::<20>(value).map(|d| index.sha1.get(&d))),
+            SignalKind::Sha256 => ids(unhex::<32>(value).map(|d| index.sha256.get(&d))),
         };
     }
     drop(index);

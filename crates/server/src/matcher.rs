@@ -16,6 +16,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::sync::Mutex;
+use vigie_hash::unhex;
 use vigie_index::{Change, Hash256, SharedIndex, SignalIndex};
 use vigie_store::{Bank, ChangeKind, ChangeRow, Store, StoreError};
 
@@ -168,28 +169,14 @@ fn index_change(change: &ChangeRow) -> Option<Change> {
         ChangeKind::Remove => Some(Change::Remove(id)),
         ChangeKind::Add => match change.signal_type.as_str() {
             "pdq" => {
-                decode::<32>(&change.value).map(|b| Change::AddPdq(id, Hash256::from_bytes(&b)))
+                unhex::<32>(&change.value).map(|b| Change::AddPdq(id, Hash256::from_bytes(&b)))
             }
-            "md5" => decode::<16>(&change.value).map(|b| Change::AddMd5(id, b)),
-            "sha1" => decode::<20>(&change.value).map(|b| Change::AddSha1(id, b)),
-            "sha256" => decode::<32>(&change.value).map(|b| Change::AddSha256(id, b)),
+            "md5" => unhex::<16>(&change.value).map(|b| Change::AddMd5(id, b)),
+            "sha1" => unhex::<20>(&change.value).map(|b| Change::AddSha1(id, b)),
+            "sha256" => unhex::<32>(&change.value).map(|b| Change::AddSha256(id, b)),
             _ => None,
         },
     }
-}
-
-/// Lowercase hex of exactly `N` bytes (the store holds validated values).
-pub fn decode<const N: usize>(hex: &str) -> Option<[u8; N]> {
-    let digits = hex.as_bytes();
-    if digits.len() != 2 * N {
-        return None;
-    }
-    let mut bytes = [0u8; N];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        let text = std::str::from_utf8(&digits[2 * i..2 * i + 2]).ok()?;
-        *byte = u8::from_str_radix(text, 16).ok()?;
-    }
-    Some(bytes)
 }
 
 #[cfg(test)]

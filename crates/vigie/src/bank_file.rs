@@ -293,18 +293,9 @@ fn encode_payload(info: &BankInfo, entries: &[Entry]) -> anyhow::Result<Vec<u8>>
     Ok(out)
 }
 
-/// Decodes lowercase or uppercase hex of exactly `N` bytes.
+/// Decodes hex of exactly `N` bytes, with an error that says what was expected.
 pub fn decode_hex<const N: usize>(text: &str) -> anyhow::Result<[u8; N]> {
-    let digits = text.as_bytes();
-    if digits.len() != 2 * N {
-        bail!("'{text}' is not {} hex digits", 2 * N);
-    }
-    let mut bytes = [0u8; N];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        let pair = std::str::from_utf8(&digits[2 * i..2 * i + 2])?;
-        *byte = u8::from_str_radix(pair, 16).with_context(|| format!("'{text}' is not hex"))?;
-    }
-    Ok(bytes)
+    vigie_hash::unhex(text).with_context(|| format!("'{text}' is not {} hex digits", 2 * N))
 }
 
 /// How to read hash lists.
