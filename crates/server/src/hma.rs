@@ -127,13 +127,7 @@ fn find_many(
     principal: &Principal,
     signals: &[(SignalKind, String)],
 ) -> Vec<Vec<Found>> {
-    let widest = state
-        .matcher
-        .banks()
-        .iter()
-        .map(|bank| bank.pdq_threshold.clamp(0, 256) as u32)
-        .max()
-        .unwrap_or(31);
+    let widest = state.matcher.widest_threshold();
     let index = state.matcher.index().read();
     // The PDQ hashes of the batch, and where each answer goes.
     let (pdq_at, pdq): (Vec<usize>, Vec<Hash256>) = signals

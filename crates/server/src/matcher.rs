@@ -11,7 +11,7 @@
 //! come from a small cache of the banks.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -51,6 +51,9 @@ pub struct Matcher {
     /// One catch-up at a time, so that changes are applied in order.
     catching_up: Mutex<()>,
     banks: RwLock<HashMap<i64, Bank>>,
+    /// The largest PDQ threshold of any bank, kept with the cache so that a lookup does not
+    /// walk the banks to know how far to search.
+    widest_threshold: AtomicU32,
 }
 
 impl Default for Matcher {
@@ -62,6 +65,7 @@ impl Default for Matcher {
             applied: AtomicI64::new(0),
             catching_up: Mutex::new(()),
             banks: RwLock::new(HashMap::new()),
+            widest_threshold: AtomicU32::new(31),
         }
     }
 }
@@ -86,19 +90,20 @@ impl Matcher {
             .cloned()
     }
 
-    /// Every bank, from the cache.
-    pub fn banks(&self) -> Vec<Bank> {
-        self.banks
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect()
+    /// The PDQ radius that reaches every bank's threshold.
+    pub fn widest_threshold(&self) -> u32 {
+        self.widest_threshold.load(Ordering::Acquire)
     }
 
     /// Reloads the bank cache (after a bank is created, changed or deleted, and on every poll).
     pub async fn refresh_banks(&self, store: &Store) -> Result<(), StoreError> {
         let banks = store.banks().await?;
+        let widest = banks
+            .iter()
+            .map(|bank| bank.pdq_threshold.clamp(0, 256) as u32)
+            .max()
+            .unwrap_or(31);
+        self.widest_threshold.store(widest, Ordering::Release);
         *self
             .banks
             .write()
