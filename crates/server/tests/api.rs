@@ -169,6 +169,18 @@ async fn api_key(
         .to_string()
 }
 
+/// Creates a bank with the defaults, as a key with `bank.write`.
+async fn create_bank(client: &Client, base: &str, auth: &str, name: &str) {
+    let created = client
+        .post(format!("{base}/c/banks"))
+        .header("authorization", auth)
+        .json(&json!({"name": name}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+}
+
 fn image_form(name: &str) -> Form {
     Form::new().part(
         "file",
@@ -419,14 +431,7 @@ async fn a_hash_added_on_one_replica_matches_on_the_other_within_a_second() {
     )
     .await;
     let auth = format!("Bearer {key}");
-    let created = client
-        .post(format!("{}/c/banks", first.base))
-        .header("authorization", &auth)
-        .json(&json!({"name": "REPLICATED"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
+    create_bank(&client, &first.base, &auth, "REPLICATED").await;
     let added = Instant::now();
     let response = client
         .post(format!("{}/c/bank/REPLICATED/signal", first.base))
@@ -617,14 +622,7 @@ async fn a_rotated_upload_matches_through_the_dihedral_lookup() {
     )
     .await;
     let auth = format!("Bearer {key}");
-    let created = client
-        .post(format!("{}/c/banks", server.base))
-        .header("authorization", &auth)
-        .json(&json!({"name": "BRIDGES"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
+    create_bank(&client, &server.base, &auth, "BRIDGES").await;
     let original = "reg-test-input/dih/bridge-1-original.jpg";
     let banked = post_image(
         &client,
