@@ -22,6 +22,7 @@
 
 mod digest_set;
 mod kernel;
+mod lookup_tables;
 mod multi_index;
 mod pdq_index;
 mod shared;

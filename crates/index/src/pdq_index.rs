@@ -18,7 +18,8 @@ use rayon::prelude::*;
 use crate::kernel::{distance, Hit, Kernel};
 use std::sync::Arc;
 
-use crate::multi_index::{self, QueryTables, StoredTables};
+use crate::lookup_tables::LookupTables;
+use crate::multi_index::{self, QueryTables};
 use crate::storage::Storage;
 use crate::{Hash256, Words};
 
@@ -130,7 +131,7 @@ pub struct PdqIndex {
     fresh: Fresh,
     kernel: Kernel,
     /// Multi-index tables over the base segment for single lookups, when asked for.
-    lookup_tables: Option<Arc<StoredTables>>,
+    lookup_tables: Option<Arc<LookupTables>>,
 }
 
 impl Default for PdqIndex {
@@ -177,11 +178,12 @@ impl PdqIndex {
     }
 
     /// Builds multi-index tables over the stored hashes, so that one query at a time reads a
-    /// few thousand entries instead of all of them (at radius up to 47). They cost 64 bytes an
-    /// entry beside the 40 of the arrays, so they are for servers answering single lookups;
-    /// batches do not need them. Compaction rebuilds them; snapshots do not store them.
+    /// few thousand entries instead of all of them. They cost 44 to 64 bytes an entry beside
+    /// the 40 of the arrays (fewer, wider tables for larger banks, with up to 450 MB of bucket
+    /// offsets), so they are for servers answering single lookups; batches do not need them.
+    /// Compaction rebuilds them; snapshots do not store them.
     pub fn with_lookup_tables(mut self) -> Self {
-        self.lookup_tables = Some(Arc::new(StoredTables::build(&self.base.hashes)));
+        self.lookup_tables = Some(Arc::new(LookupTables::build(&self.base.hashes)));
         self
     }
 
@@ -347,7 +349,7 @@ impl PdqIndex {
         let mut hits = Vec::new();
         let [base, fresh] = self.spans();
         match &self.lookup_tables {
-            Some(tables) if QueryTables::supports(radius) => {
+            Some(tables) if tables.worthwhile(radius) => {
                 debug_assert_eq!(tables.len(), base.hashes.len());
                 tables.lookup(base.hashes, &query.0, radius, |position, distance| {
                     hits.push(Hit {
@@ -387,7 +389,11 @@ impl PdqIndex {
             BatchStrategy::Auto => {
                 let large = QueryTables::supports(radius)
                     && words.len() >= MULTI_INDEX_FACTOR * QueryTables::probes_per_entry(radius);
-                if !large && self.lookup_tables.is_some() && QueryTables::supports(radius) {
+                let tables_worthwhile = self
+                    .lookup_tables
+                    .as_ref()
+                    .is_some_and(|tables| tables.worthwhile(radius));
+                if !large && tables_worthwhile {
                     // A small batch against lookup tables: each query on its own.
                     return queries.par_iter().map(|q| self.range(q, radius)).collect();
                 }

@@ -79,8 +79,8 @@ impl SharedIndex {
         }
     }
 
-    /// From the next compaction on, build PDQ lookup tables for single queries (64 bytes an
-    /// entry): what a server answering one lookup at a time wants.
+    /// From the next compaction on, build PDQ lookup tables for single queries (44 to 64
+    /// bytes an entry): what a server answering one lookup at a time wants.
     pub fn use_lookup_tables(&self) {
         self.lookup_tables.store(true, Ordering::Relaxed);
     }
