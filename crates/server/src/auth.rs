@@ -25,18 +25,21 @@ pub enum Permission {
     BankRead,
     /// Create, change and delete banks and their contents.
     BankWrite,
+    /// Scrape `/metrics` (a monitoring system's key).
+    Metrics,
     /// Manage users and keys, read the audit log.
     Admin,
 }
 
 impl Permission {
     /// Every permission, for the authorisation matrix.
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::Public,
         Permission::Lookup,
         Permission::Hash,
         Permission::BankRead,
         Permission::BankWrite,
+        Permission::Metrics,
         Permission::Admin,
     ];
 
@@ -48,6 +51,7 @@ impl Permission {
             Permission::Hash => "hash",
             Permission::BankRead => "bank.read",
             Permission::BankWrite => "bank.write",
+            Permission::Metrics => "metrics",
             Permission::Admin => "admin",
         }
     }

@@ -505,26 +505,54 @@ fn find_dihedral(state: &AppState, principal: &Principal, variants: &[String]) -
 }
 
 pub async fn index_status(State(state): State<Arc<AppState>>) -> Json<Value> {
-    let index = state.matcher.index().read();
-    let sizes = [
-        index.pdq.len(),
-        index.md5.len(),
-        index.sha1.len(),
-        index.sha256.len(),
-    ];
-    drop(index);
     let built_to = state.matcher.applied();
-    let status: Map<String, Value> = SignalKind::ALL
-        .iter()
-        .zip(sizes)
-        .map(|(kind, size)| {
+    let status: Map<String, Value> = state
+        .matcher
+        .sizes()
+        .into_iter()
+        .map(|(name, size)| {
             (
-                kind.name().to_string(),
+                name.to_string(),
                 json!({"built_to": built_to, "present": true, "size": size}),
             )
         })
         .collect();
     Json(Value::Object(status))
+}
+
+/// `POST /m/compare`: HMA's pairwise comparison. `{"pdq": [a, b]}` answers
+/// `{"pdq": [matches, {"distance": d}]}`, PDQ matching within 31 bits as HMA's PDQ signal type
+/// does; a digest answers `[equal, {}]`. Nothing is read from the banks.
+pub async fn compare(Json(pairs): Json<Map<String, Value>>) -> ApiResult<Json<Value>> {
+    let mut answer = Map::new();
+    for (type_name, pair) in pairs {
+        let kind = SignalKind::parse(&type_name)?;
+        let values: Vec<&str> = pair
+            .as_array()
+            .filter(|values| values.len() == 2)
+            .map(|values| values.iter().filter_map(Value::as_str).collect())
+            .filter(|values: &Vec<&str>| values.len() == 2)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "invalid_comparison",
+                    format!("{type_name}: a comparison is a list of exactly two hashes"),
+                )
+            })?;
+        let left = kind.normalise(values[0])?;
+        let right = kind.normalise(values[1])?;
+        let compared = match kind {
+            SignalKind::Pdq => {
+                let pdq = |value: &str| {
+                    Hash256::from_bytes(&unhex::<32>(value).expect("normalised to 64 hex digits"))
+                };
+                let distance = vigie_index::hamming(&pdq(&left), &pdq(&right));
+                json!([distance <= vigie_index::PDQ_MATCH_RADIUS, {"distance": distance}])
+            }
+            _ => json!([left == right, {}]),
+        };
+        answer.insert(kind.name().to_string(), compared);
+    }
+    Ok(Json(Value::Object(answer)))
 }
 
 pub async fn signal_types() -> Json<Value> {

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod error;
 pub mod hma;
 pub mod matcher;
+pub mod metrics;
 pub mod routes;
 pub mod setup;
 
@@ -60,6 +61,7 @@ pub struct AppState {
     pub store: Store,
     pub matcher: Arc<Matcher>,
     pub login_limiter: setup::LoginLimiter,
+    pub metrics: metrics::Metrics,
 }
 
 /// Why the server could not start or stopped.
@@ -96,6 +98,7 @@ pub async fn start(
         store,
         matcher,
         login_limiter: setup::LoginLimiter::default(),
+        metrics: metrics::Metrics::default(),
     });
     let setup_token = setup::first_run_token(&state).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;

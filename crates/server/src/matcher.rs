@@ -76,6 +76,17 @@ impl Matcher {
         &self.index
     }
 
+    /// Live entries of each signal type.
+    pub fn sizes(&self) -> [(&'static str, usize); 4] {
+        let index = self.index.read();
+        [
+            ("pdq", index.pdq.len()),
+            ("md5", index.md5.len()),
+            ("sha1", index.sha1.len()),
+            ("sha256", index.sha256.len()),
+        ]
+    }
+
     /// The last change applied.
     pub fn applied(&self) -> i64 {
         self.applied.load(Ordering::Acquire)

@@ -17,7 +17,7 @@ use axum::Router;
 
 use crate::auth::{secret_digest, Permission, Principal};
 use crate::error::ApiError;
-use crate::{hma, setup, AppState};
+use crate::{hma, metrics, setup, AppState};
 
 /// One route: what it answers and who may call it.
 #[derive(Debug, Clone, Copy)]
@@ -102,6 +102,12 @@ pub const ROUTES: &[RouteSpec] = &[
         "Look a hash up: content ids, optionally with distances",
     ),
     route(
+        "POST",
+        "/m/compare",
+        Permission::Lookup,
+        "Compare pairs of hashes: match and distance",
+    ),
+    route(
         "GET",
         "/m/index/status",
         Permission::Lookup,
@@ -164,6 +170,12 @@ pub const ROUTES: &[RouteSpec] = &[
         "Remove a content",
     ),
     route(
+        "GET",
+        "/metrics",
+        Permission::Metrics,
+        "Prometheus metrics: requests by route, latency, index size, change-log position",
+    ),
+    route(
         "POST",
         "/admin/users",
         Permission::Admin,
@@ -192,6 +204,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     router
         .layer(middleware::from_fn_with_state(state.clone(), authorise))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -211,7 +227,9 @@ fn handler_for(spec: &RouteSpec) -> axum::routing::MethodRouter<Arc<AppState>> {
         ("POST", "/m/lookup") => post(hma::lookup_file),
         ("POST", "/m/lookup/batch") => post(hma::lookup_batch),
         ("GET", "/m/raw_lookup") => get(hma::raw_lookup),
+        ("POST", "/m/compare") => post(hma::compare),
         ("GET", "/m/index/status") => get(hma::index_status),
+        ("GET", "/metrics") => get(metrics::scrape),
         ("GET", "/c/signal_type") => get(hma::signal_types),
         ("GET", "/c/banks") => get(hma::banks),
         ("POST", "/c/banks") => post(hma::create_bank),

@@ -499,6 +499,7 @@ async fn every_route_answers_each_caller_as_the_authorisation_matrix_says() {
         cookies.push((role, Some(session_from(&login))));
     }
     let lookup_key = api_key(&client, &base, &admin, &["lookup"], None).await;
+    let metrics_key = api_key(&client, &base, &admin, &["metrics"], None).await;
     let scoped_key = api_key(
         &client,
         &base,
@@ -520,6 +521,7 @@ async fn every_route_answers_each_caller_as_the_authorisation_matrix_says() {
                 Permission::Lookup | Permission::Hash | Permission::BankRead
             ),
             ("lookup key", p) => p == Permission::Lookup,
+            ("metrics key", p) => p == Permission::Metrics,
             // Scoped to bank MINE; the calls below name bank OTHER.
             ("scoped key", p) => {
                 matches!(p, Permission::BankRead | Permission::BankWrite) && !names_other_bank
@@ -533,6 +535,7 @@ async fn every_route_answers_each_caller_as_the_authorisation_matrix_says() {
         .chain([
             ("anonymous", None),
             ("lookup key", Some(format!("bearer:Bearer {lookup_key}"))),
+            ("metrics key", Some(format!("bearer:Bearer {metrics_key}"))),
             ("scoped key", Some(format!("bearer:Bearer {scoped_key}"))),
         ])
         .collect();
@@ -649,4 +652,82 @@ async fn a_rotated_upload_matches_through_the_dihedral_lookup() {
     assert_eq!(found["bank_content_id"], banked["id"]);
     assert_ne!(found["variant"], "orig", "{turned}");
     assert!(found["distance"].as_str().unwrap().parse::<u32>().unwrap() <= 31);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hashes_compare_in_pairs_and_metrics_count_the_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&format!(
+        "sqlite:{}",
+        dir.path().join("c.sqlite3").display()
+    ))
+    .await;
+    let client = Client::new();
+    let cookie = first_admin(&client, &server).await;
+    let key = api_key(&client, &server.base, &cookie, &["lookup"], None).await;
+    let auth = format!("Bearer {key}");
+    // The blurred bridge against its original's hash, 2 bits apart, and a far hash.
+    let original = "f8f8f0cee0f4a84f06370a2a038f63f0b36e26d596621e1d33e6b39c4e9c9b2a";
+    let far = "07070f311f0b57b0f9c8f5d5fc709c0f4c91d92a699de1e2cc194c63b16364dd";
+    let compared: Value = client
+        .post(format!("{}/m/compare", server.base))
+        .header("authorization", &auth)
+        .json(&json!({"pdq": [BLURRED_PDQ, original], "md5": ["0".repeat(32), "0".repeat(32)]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let distance = |a: &str, b: &str| {
+        a.chars()
+            .zip(b.chars())
+            .map(|(x, y)| (x.to_digit(16).unwrap() ^ y.to_digit(16).unwrap()).count_ones())
+            .sum::<u32>()
+    };
+    assert_eq!(
+        compared,
+        json!({"pdq": [true, {"distance": distance(BLURRED_PDQ, original)}], "md5": [true, {}]})
+    );
+    let apart: Value = client
+        .post(format!("{}/m/compare", server.base))
+        .header("authorization", &auth)
+        .json(&json!({"pdq": [BLURRED_PDQ, far]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(apart, json!({"pdq": [false, {"distance": 256}]}));
+    let refused = client
+        .post(format!("{}/m/compare", server.base))
+        .header("authorization", &auth)
+        .json(&json!({"pdq": [BLURRED_PDQ]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let error: Value = refused.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "invalid_comparison");
+
+    let metrics = client
+        .get(format!("{}/metrics", server.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), StatusCode::OK);
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains(
+            r#"vigie_http_requests_total{route="/m/compare",method="POST",status="200"} 2"#
+        ),
+        "{text}"
+    );
+    assert!(text
+        .contains(r#"vigie_http_requests_total{route="/m/compare",method="POST",status="400"} 1"#));
+    assert!(text.contains("vigie_http_request_duration_seconds_bucket{"));
+    assert!(text.contains(r#"vigie_index_entries{signal_type="pdq"} 0"#));
+    assert!(text.contains("vigie_changes_applied "));
 }
