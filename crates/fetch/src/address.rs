@@ -74,6 +74,7 @@ pub enum Forbidden {
 
 /// The ways an IPv6 address carries an IPv4 address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Embedding {
     /// `::ffff:a.b.c.d`: always refused.
     Mapped,

@@ -25,8 +25,9 @@
 //!   our behalf, out of the resolver's sight; the client never uses one.
 //! - **Bounded work.** The URL length, the number of redirects, the body size (announced and
 //!   read) and the total time (every hop and the body) are bounded by the [`Policy`], so a
-//!   hostile server can neither fill memory nor hold a worker forever. Bodies are not
-//!   decompressed, so there is no compression bomb either.
+//!   hostile server can neither fill memory nor hold a worker forever. The body limit counts
+//!   the bytes as reqwest hands them over: bodies are not decompressed today (its compression
+//!   features are off), and were they turned on, the limit would bound the decompressed size.
 //!
 //! **Architecture invariant:** every outbound HTTP request of the project goes through this
 //! crate, which knows HTTP as a client only (serving is the server crate's business).
