@@ -140,7 +140,8 @@ fn anyhow_is_only_in_the_binary() {
     assert_none_broken(broken);
 }
 
-/// HTTP: the business of the server crate alone.
+/// Serving HTTP: the business of the server crate alone. (vigie-fetch speaks HTTP too, as the
+/// one client, through reqwest; `only_vigie_fetch_makes_http_requests` keeps that side.)
 const HTTP_CRATES: [&str; 3] = ["axum", "hyper", "tower"];
 
 #[test]
@@ -160,9 +161,42 @@ fn only_the_server_knows_http() {
                 .filter(|d| HTTP_CRATES.contains(&d.as_str()))
                 .map(move |d| {
                     format!(
-                        "{} depends on {d}: only vigie-server knows HTTP, so that the store, \
+                        "{} depends on {d}: only vigie-server serves HTTP, so that the store, \
                          the index and the hashing stay usable by the commands and testable \
                          without a web stack.",
+                        package.name
+                    )
+                })
+        })
+        .collect();
+    assert_none_broken(broken);
+}
+
+/// HTTP clients: every outbound request goes through vigie-fetch, whose resolver and redirect
+/// checks keep a hostile URL from reaching inside the network.
+const HTTP_CLIENT_CRATES: [&str; 6] = ["reqwest", "ureq", "isahc", "curl", "surf", "attohttpc"];
+
+#[test]
+fn only_vigie_fetch_makes_http_requests() {
+    let packages = workspace_packages();
+    assert!(
+        packages.iter().any(|p| p.name == "vigie-fetch"),
+        "vigie-fetch is not in the workspace: update this test"
+    );
+    let broken = packages
+        .iter()
+        .filter(|package| package.name != "vigie-fetch")
+        .flat_map(|package| {
+            package
+                .dependencies
+                .iter()
+                .filter(|d| HTTP_CLIENT_CRATES.contains(&d.as_str()))
+                .map(move |d| {
+                    format!(
+                        "{} depends on {d}: every URL the project fetches is hostile input and \
+                         goes through vigie-fetch, which refuses loopback, private and metadata \
+                         addresses at resolution and on every redirect; depend on vigie-fetch \
+                         instead.",
                         package.name
                     )
                 })
