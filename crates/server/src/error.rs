@@ -59,6 +59,33 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
+    /// A URL the caller gave could not be fetched: refused, unreachable, too slow, too large,
+    /// or answered with an error. The message says which and why.
+    pub fn fetch(error: &vigie_fetch::FetchError) -> Self {
+        use vigie_fetch::FetchError as E;
+        let (status, code) = match error {
+            E::InvalidUrl { .. } => (StatusCode::BAD_REQUEST, "invalid_url"),
+            E::Forbidden { .. } => (StatusCode::BAD_REQUEST, "url_refused"),
+            E::TooLarge { .. } => (StatusCode::BAD_REQUEST, "url_too_large"),
+            E::TimedOut { .. } => (StatusCode::GATEWAY_TIMEOUT, "url_timeout"),
+            E::TooManyRedirects { .. } | E::Unreachable { .. } => {
+                (StatusCode::BAD_GATEWAY, "url_unreachable")
+            }
+            // The fetcher's own configuration is the operator's business.
+            other => return Self::internal(other),
+        };
+        Self::new(status, code, error.to_string())
+    }
+
+    /// The URL's server answered, but not with the content (a 404, a 500).
+    pub fn fetch_status(url: &str, status: u16) -> Self {
+        Self::new(
+            StatusCode::BAD_GATEWAY,
+            "url_status",
+            format!("{url} answered HTTP {status}"),
+        )
+    }
+
     /// Too many requests from one client.
     pub fn rate_limited() -> Self {
         Self::new(

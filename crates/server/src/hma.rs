@@ -191,6 +191,8 @@ pub struct LookupParams {
     /// `true`: an uploaded image is also looked up rotated and flipped (the eight dihedral
     /// PDQ hashes), each match saying which variant matched.
     dihedral: Option<String>,
+    /// Fetch this URL (through the guarded client), hash what it serves and look that up.
+    url: Option<String>,
 }
 
 impl LookupParams {
@@ -263,6 +265,20 @@ pub async fn lookup_signal(
     Extension(principal): Extension<Principal>,
     Query(params): Query<LookupParams>,
 ) -> ApiResult<Json<Value>> {
+    if let Some(url) = &params.url {
+        let dihedral = params.dihedral.as_deref() == Some("true");
+        let hashes = hash_url(&state, url, dihedral).await?;
+        let mut answer = lookup_hashes(&state, &principal, &params, &hashes, url).await?;
+        // As HMA: naming a signal type answers that type's matches alone.
+        if let Some(name) = &params.signal_type {
+            let kind = SignalKind::parse(name)?;
+            answer = answer
+                .get(kind.name())
+                .cloned()
+                .unwrap_or_else(|| json!({}));
+        }
+        return Ok(Json(answer));
+    }
     let (kind, value) = params.signal()?;
     let found = find(&state, &principal, kind, &value);
     audit(
@@ -400,6 +416,30 @@ async fn hash_upload(
     }
     let bytes = bytes
         .ok_or_else(|| ApiError::invalid("missing_file", "send the file as multipart/form-data"))?;
+    hash_bytes(state, bytes, dihedral).await
+}
+
+/// Fetches a URL through the guarded client and hashes what it serves. A page that is not
+/// there (404, 410, 500...) is an error naming the status, not an image to hash.
+async fn hash_url(state: &AppState, url: &str, dihedral: bool) -> ApiResult<FileHashes> {
+    let fetched = state
+        .fetcher
+        .get(url)
+        .await
+        .map_err(|error| ApiError::fetch(&error))?;
+    if !(200..300).contains(&fetched.status) {
+        return Err(ApiError::fetch_status(fetched.url.as_str(), fetched.status));
+    }
+    hash_bytes(state, fetched.body, dihedral).await
+}
+
+/// Hashes a file's bytes off the async threads: the digests always, PDQ when it decodes as
+/// an image of enough quality.
+async fn hash_bytes(
+    state: &AppState,
+    bytes: axum::body::Bytes,
+    dihedral: bool,
+) -> ApiResult<FileHashes> {
     let mut options = state.config.hash_options;
     options.dihedral = dihedral;
     tokio::task::spawn_blocking(move || {
@@ -432,11 +472,22 @@ async fn hash_upload(
     .map_err(ApiError::internal)?
 }
 
-pub async fn hash_file(
-    State(state): State<Arc<AppState>>,
-    form: Multipart,
-) -> ApiResult<Json<Value>> {
-    let hashes = hash_upload(&state, form, false).await?;
+/// The parameters of `/h/hash` by URL.
+#[derive(Debug, Deserialize)]
+pub struct UrlParams {
+    url: Option<String>,
+}
+
+impl UrlParams {
+    fn url(&self) -> ApiResult<&str> {
+        self.url
+            .as_deref()
+            .ok_or_else(|| ApiError::invalid("missing_parameter", "give the `url` to fetch"))
+    }
+}
+
+/// HMA's answer to `/h/hash`: each signal type's value, and the PDQ quality.
+fn hashes_json(hashes: FileHashes) -> Json<Value> {
     let mut answer: Map<String, Value> = hashes
         .signals
         .into_iter()
@@ -445,7 +496,22 @@ pub async fn hash_file(
     if let Some(quality) = hashes.pdq_quality {
         answer.insert("pdq_quality".into(), json!(quality));
     }
-    Ok(Json(Value::Object(answer)))
+    Json(Value::Object(answer))
+}
+
+/// `GET /h/hash?url=`: hashes what a URL serves.
+pub async fn hash_url_content(
+    State(state): State<Arc<AppState>>,
+    Query(params): Query<UrlParams>,
+) -> ApiResult<Json<Value>> {
+    Ok(hashes_json(hash_url(&state, params.url()?, false).await?))
+}
+
+pub async fn hash_file(
+    State(state): State<Arc<AppState>>,
+    form: Multipart,
+) -> ApiResult<Json<Value>> {
+    Ok(hashes_json(hash_upload(&state, form, false).await?))
 }
 
 pub async fn lookup_file(
@@ -456,26 +522,38 @@ pub async fn lookup_file(
 ) -> ApiResult<Json<Value>> {
     let dihedral = params.dihedral.as_deref() == Some("true");
     let hashes = hash_upload(&state, form, dihedral).await?;
+    let answer = lookup_hashes(&state, &principal, &params, &hashes, "uploaded file").await?;
+    Ok(Json(answer))
+}
+
+/// Looks up every hash of a file: `{SIGNAL_TYPE: {BANK: [...]}}`, audited under `target`.
+async fn lookup_hashes(
+    state: &AppState,
+    principal: &Principal,
+    params: &LookupParams,
+    hashes: &FileHashes,
+    target: &str,
+) -> ApiResult<Value> {
     let mut answer = Map::new();
     let mut total = 0;
     for (kind, value) in &hashes.signals {
-        let found = if *kind == SignalKind::Pdq && dihedral {
-            find_dihedral(&state, &principal, &hashes.dihedral)
+        let found = if *kind == SignalKind::Pdq && !hashes.dihedral.is_empty() {
+            find_dihedral(state, principal, &hashes.dihedral)
         } else {
-            find(&state, &principal, *kind, value)
+            find(state, principal, *kind, value)
         };
         total += found.len();
-        answer.insert(kind.name().to_string(), by_bank(found, &params));
+        answer.insert(kind.name().to_string(), by_bank(found, params));
     }
     audit(
-        &state,
-        &principal,
+        state,
+        principal,
         "lookup",
-        "uploaded file",
+        target,
         json!({"matches": total}),
     )
     .await?;
-    Ok(Json(Value::Object(answer)))
+    Ok(Value::Object(answer))
 }
 
 /// Looks the eight dihedral hashes of an image up; each bank entry comes back once, through
@@ -751,15 +829,26 @@ pub async fn add_content_signals(
     add_content(&state, &principal, &bank_name, signals).await
 }
 
+/// `POST /c/bank/NAME/content`: banks an uploaded file, or with `?url=`, what a URL serves.
 pub async fn add_content_file(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Principal>,
     Path(bank_name): Path<String>,
-    form: Multipart,
+    Query(params): Query<UrlParams>,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<Json<Value>> {
     // The bank is checked first so that a file for a bank that does not exist is not hashed.
     state.store.bank(&bank_name).await?;
-    let hashes = hash_upload(&state, form, false).await?;
+    let hashes = match (&params.url, form) {
+        (Some(url), _) => hash_url(&state, url, false).await?,
+        (None, Ok(form)) => hash_upload(&state, form, false).await?,
+        (None, Err(rejection)) => {
+            return Err(ApiError::invalid(
+                "missing_file",
+                format!("send the file as multipart/form-data, or give `url=` ({rejection})"),
+            ))
+        }
+    };
     add_content(&state, &principal, &bank_name, hashes.signals).await
 }
 

@@ -40,6 +40,8 @@ pub struct Config {
     pub max_upload_bytes: usize,
     /// How uploaded images are hashed (the pixel limit among them).
     pub hash_options: HashOptions,
+    /// The bounds of fetching a `url=` parameter. Its `allow_loopback` is for tests only.
+    pub fetch_policy: vigie_fetch::Policy,
 }
 
 impl Config {
@@ -50,6 +52,7 @@ impl Config {
             database_url: database_url.into(),
             max_upload_bytes: 32 << 20,
             hash_options: HashOptions::default(),
+            fetch_policy: vigie_fetch::Policy::default(),
         }
     }
 }
@@ -60,6 +63,8 @@ pub struct AppState {
     pub config: Config,
     pub store: Store,
     pub matcher: Arc<Matcher>,
+    /// The one client through which `url=` parameters are fetched.
+    pub fetcher: vigie_fetch::Fetcher,
     pub login_limiter: setup::LoginLimiter,
     pub metrics: metrics::Metrics,
 }
@@ -70,6 +75,9 @@ pub enum ServerError {
     /// The store could not be opened or read.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// The fetch policy is not usable.
+    #[error("fetch policy: {0}")]
+    Fetch(#[from] vigie_fetch::FetchError),
     /// The address could not be bound, or serving failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -89,6 +97,7 @@ pub async fn start(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<Started, ServerError> {
+    let fetcher = vigie_fetch::Fetcher::new(config.fetch_policy.clone())?;
     let store = Store::open(&config.database_url).await?;
     let matcher = Arc::new(Matcher::default());
     matcher.load(&store).await?;
@@ -97,6 +106,7 @@ pub async fn start(
         config: config.clone(),
         store,
         matcher,
+        fetcher,
         login_limiter: setup::LoginLimiter::default(),
         metrics: metrics::Metrics::default(),
     });

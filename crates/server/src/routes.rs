@@ -72,6 +72,12 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     route("POST", "/logout", Permission::Public, "End the session"),
     route(
+        "GET",
+        "/h/hash",
+        Permission::Hash,
+        "Fetch a URL (public addresses only) and hash what it serves",
+    ),
+    route(
         "POST",
         "/h/hash",
         Permission::Hash,
@@ -81,7 +87,7 @@ pub const ROUTES: &[RouteSpec] = &[
         "GET",
         "/m/lookup",
         Permission::Lookup,
-        "Look a hash up: matches by bank",
+        "Look a hash up, or with url= what a URL serves: matches by bank",
     ),
     route(
         "POST",
@@ -222,6 +228,7 @@ fn handler_for(spec: &RouteSpec) -> axum::routing::MethodRouter<Arc<AppState>> {
         ("POST", "/setup") => post(setup::create_first_admin),
         ("POST", "/login") => post(setup::login),
         ("POST", "/logout") => post(setup::logout),
+        ("GET", "/h/hash") => get(hma::hash_url_content),
         ("POST", "/h/hash") => post(hma::hash_file),
         ("GET", "/m/lookup") => get(hma::lookup_signal),
         ("POST", "/m/lookup") => post(hma::lookup_file),

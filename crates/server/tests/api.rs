@@ -36,8 +36,15 @@ impl Drop for Server {
 }
 
 async fn start(database_url: &str) -> Server {
+    start_with(vigie_server::Config::new(
+        "127.0.0.1:0".parse().unwrap(),
+        database_url,
+    ))
+    .await
+}
+
+async fn start_with(config: vigie_server::Config) -> Server {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let config = vigie_server::Config::new("127.0.0.1:0".parse().unwrap(), database_url);
     let started = vigie_server::start(config, async {
         let _ = stopped.await;
     })
@@ -730,4 +737,145 @@ async fn hashes_compare_in_pairs_and_metrics_count_the_requests() {
     assert!(text.contains("vigie_http_request_duration_seconds_bucket{"));
     assert!(text.contains(r#"vigie_index_entries{signal_type="pdq"} 0"#));
     assert!(text.contains("vigie_changes_applied "));
+}
+
+/// A web site on loopback serving a corpus image at `/photo.jpg` and nothing else.
+async fn test_site() -> String {
+    use axum::routing::get;
+    let photo = corpus_file("bridge-mods/aaa-orig.jpg");
+    let site = axum::Router::new()
+        .route("/photo.jpg", get(move || async move { photo }))
+        .route(
+            "/moved",
+            get(|| async { axum::response::Redirect::temporary("/photo.jpg") }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, site).await });
+    format!("http://{address}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn urls_are_fetched_through_the_guarded_client() {
+    let site = test_site().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("u.sqlite3").display());
+    // The test site is on loopback, which only the test setting lets through.
+    let mut config = vigie_server::Config::new("127.0.0.1:0".parse().unwrap(), &database);
+    config.fetch_policy.allow_loopback = true;
+    let server = start_with(config).await;
+    let client = Client::new();
+    let cookie = first_admin(&client, &server).await;
+    let key = api_key(
+        &client,
+        &server.base,
+        &cookie,
+        &["hash", "lookup", "bank.write"],
+        None,
+    )
+    .await;
+    let auth = format!("Bearer {key}");
+    let get = |path: String| {
+        client
+            .get(format!("{}{path}", server.base))
+            .header("authorization", &auth)
+            .send()
+    };
+
+    let hashed: Value = get(format!("/h/hash?url={site}/photo.jpg"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let uploaded = post_image(
+        &client,
+        format!("{}/h/hash", server.base),
+        &auth,
+        "bridge-mods/aaa-orig.jpg",
+    )
+    .await;
+    assert_eq!(hashed, uploaded, "the same file fetched or uploaded");
+
+    create_bank(&client, &server.base, &auth, "BRIDGES").await;
+    let banked = client
+        .post(format!(
+            "{}/c/bank/BRIDGES/content?url={site}/moved",
+            server.base
+        ))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(banked.status(), StatusCode::OK);
+    let banked: Value = banked.json().await.unwrap();
+    let found: Value = get(format!("/m/lookup?url={site}/photo.jpg"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["pdq"]["BRIDGES"][0]["bank_content_id"], banked["id"]);
+    assert_eq!(found["md5"]["BRIDGES"][0]["bank_content_id"], banked["id"]);
+    let pdq_only: Value = get(format!("/m/lookup?url={site}/photo.jpg&signal_type=pdq"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pdq_only["BRIDGES"][0]["bank_content_id"], banked["id"]);
+
+    for (path, status, code) in [
+        (format!("/h/hash?url={site}/gone"), 502, "url_status"),
+        (
+            "/h/hash?url=http://10.0.0.1/x.jpg".to_string(),
+            400,
+            "url_refused",
+        ),
+        (
+            "/m/lookup?url=http://169.254.169.254/latest/meta-data".to_string(),
+            400,
+            "url_refused",
+        ),
+        (
+            "/h/hash?url=file:///etc/passwd".to_string(),
+            400,
+            "invalid_url",
+        ),
+        ("/h/hash".to_string(), 400, "missing_parameter"),
+    ] {
+        let response = get(path.clone()).await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], code, "{path}: {error}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn loopback_urls_are_refused_without_the_test_setting() {
+    let site = test_site().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&format!(
+        "sqlite:{}",
+        dir.path().join("l.sqlite3").display()
+    ))
+    .await;
+    let client = Client::new();
+    let cookie = first_admin(&client, &server).await;
+    let response = client
+        .get(format!("{}/h/hash?url={site}/photo.jpg", server.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "url_refused");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("loopback"),
+        "{error}"
+    );
 }
