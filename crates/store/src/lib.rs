@@ -123,10 +123,15 @@ impl Store {
         }
     }
 
-    /// Creates a bank. `Invalid` if the name is not UPPER_SNAKE_CASE (or the threshold or ratio
-    /// is out of range), `Conflict` if a bank has the name.
-    pub async fn create_bank(&self, bank: &NewBank) -> Result<Bank, StoreError> {
-        dispatch!(self.create_bank(bank))
+    /// Creates a bank, with the audit row `audit` makes of it in the same transaction.
+    /// `Invalid` if the name is not UPPER_SNAKE_CASE (or the threshold or ratio is out of
+    /// range), `Conflict` if a bank has the name.
+    pub async fn create_bank(
+        &self,
+        bank: &NewBank,
+        audit: impl FnOnce(&Bank) -> NewAuditEntry,
+    ) -> Result<Bank, StoreError> {
+        dispatch!(self.create_bank(bank, audit))
     }
 
     /// All banks, by name.
@@ -138,27 +143,35 @@ impl Store {
         dispatch!(self.bank(name))
     }
 
-    /// Changes a bank's settings or name; `Conflict` if the new name is taken. The bank keeps
-    /// its id, so the change log needs no rows for a rename.
-    pub async fn update_bank(&self, name: &str, update: &BankUpdate) -> Result<Bank, StoreError> {
-        dispatch!(self.update_bank(name, update))
+    /// Changes a bank's settings or name, with the audit row `audit` makes of the bank as
+    /// changed; `Conflict` if the new name is taken. The bank keeps its id, so the change log
+    /// needs no rows for a rename.
+    pub async fn update_bank(
+        &self,
+        name: &str,
+        update: &BankUpdate,
+        audit: impl FnOnce(&Bank) -> NewAuditEntry,
+    ) -> Result<Bank, StoreError> {
+        dispatch!(self.update_bank(name, update, audit))
     }
 
     /// Deletes a bank with its contents and signals, logging a Remove change for each signal
-    /// still enabled.
-    pub async fn delete_bank(&self, name: &str) -> Result<(), StoreError> {
-        dispatch!(self.delete_bank(name))
+    /// still enabled, and appends `audit`.
+    pub async fn delete_bank(&self, name: &str, audit: &NewAuditEntry) -> Result<(), StoreError> {
+        dispatch!(self.delete_bank(name, audit))
     }
 
-    /// Adds one enabled content with its signals and an Add change per signal, in one
-    /// transaction. `Invalid` for an unknown signal type or a value that is not lowercase hex of
-    /// the type's length, or no signal at all.
+    /// Adds one enabled content with its signals, an Add change per signal and the audit row
+    /// `audit` makes of the stored content (its id is known only then), in one transaction.
+    /// `Invalid` for an unknown signal type or a value that is not lowercase hex of the type's
+    /// length, or no signal at all.
     pub async fn add_content(
         &self,
         bank: &str,
         content: &NewContent,
+        audit: impl FnOnce(&Content) -> NewAuditEntry,
     ) -> Result<Content, StoreError> {
-        dispatch!(self.add_content(bank, content))
+        dispatch!(self.add_content(bank, content, audit))
     }
 
     /// A content of the bank; `NotFound` if the id belongs to another bank.
@@ -167,20 +180,27 @@ impl Store {
     }
 
     /// Enables or disables a content (writing Add or Remove changes when the state flips) and
-    /// sets or clears its category.
+    /// sets or clears its category, with the audit row `audit` makes of the content as changed.
     pub async fn update_content(
         &self,
         bank: &str,
         id: i64,
         enabled: Option<bool>,
         category: Option<Option<String>>,
+        audit: impl FnOnce(&Content) -> NewAuditEntry,
     ) -> Result<Content, StoreError> {
-        dispatch!(self.update_content(bank, id, enabled, category))
+        dispatch!(self.update_content(bank, id, enabled, category, audit))
     }
 
-    /// Deletes a content and its signals, logging a Remove change per signal if it was enabled.
-    pub async fn delete_content(&self, bank: &str, id: i64) -> Result<(), StoreError> {
-        dispatch!(self.delete_content(bank, id))
+    /// Deletes a content and its signals, logging a Remove change per signal if it was
+    /// enabled, and appends `audit`.
+    pub async fn delete_content(
+        &self,
+        bank: &str,
+        id: i64,
+        audit: &NewAuditEntry,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.delete_content(bank, id, audit))
     }
 
     /// The signals of the bank's enabled contents with an id above `after_id`, by id, at most
@@ -194,15 +214,19 @@ impl Store {
         dispatch!(self.bank_signals(bank, after_id, limit))
     }
 
-    /// Adds many contents: every item is checked first (`Invalid` names the first bad one and
-    /// nothing is written), then they go in transactions of 10,000 as multi-row INSERTs. Returns
-    /// how many were added. A failure midway leaves the earlier transactions committed.
+    /// Adds many contents and appends `audit`, all in one transaction: every item is checked
+    /// first (`Invalid` names the first bad one and nothing is written), then the rows go in
+    /// bulk (multi-row INSERTs on SQLite, `COPY` on PostgreSQL). Returns how many were added.
+    /// The transaction holds the change-log lock throughout, so a list of millions is imported
+    /// in calls of tens of thousands, each committed with its own audit row, to let other
+    /// writers in between.
     pub async fn import_contents(
         &self,
         bank: &str,
         contents: &[NewContent],
+        audit: &NewAuditEntry,
     ) -> Result<u64, StoreError> {
-        dispatch!(self.import_contents(bank, contents))
+        dispatch!(self.import_contents(bank, contents, audit))
     }
 
     /// Change-log rows with a sequence number above `seq`, ascending, at most `limit`.
@@ -215,14 +239,16 @@ impl Store {
         dispatch!(self.last_change())
     }
 
-    /// Creates an enabled account; `Conflict` if the name is taken.
+    /// Creates an enabled account, with the audit row `audit` makes of it in the same
+    /// transaction; `Conflict` if the name is taken.
     pub async fn create_user(
         &self,
         name: &str,
         password_hash: &str,
         role: Role,
+        audit: impl FnOnce(&User) -> NewAuditEntry,
     ) -> Result<User, StoreError> {
-        dispatch!(self.create_user(name, password_hash, role))
+        dispatch!(self.create_user(name, password_hash, role, audit))
     }
 
     pub async fn user_by_name(&self, name: &str) -> Result<User, StoreError> {
@@ -242,15 +268,26 @@ impl Store {
         dispatch!(self.count_users())
     }
 
-    /// Disables or re-enables an account; a disabled account's sessions stop working at once.
-    pub async fn set_user_disabled(&self, id: i64, disabled: bool) -> Result<(), StoreError> {
-        dispatch!(self.set_user_disabled(id, disabled))
+    /// Disables or re-enables an account and appends `audit`; a disabled account's sessions
+    /// stop working at once.
+    pub async fn set_user_disabled(
+        &self,
+        id: i64,
+        disabled: bool,
+        audit: &NewAuditEntry,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.set_user_disabled(id, disabled, audit))
     }
 
-    /// Stores an API key by the SHA-256 hex of its secret; `Conflict` if the hash is taken,
-    /// `NotFound` if `created_by` names no user.
-    pub async fn create_api_key(&self, key: &NewApiKey) -> Result<ApiKey, StoreError> {
-        dispatch!(self.create_api_key(key))
+    /// Stores an API key by the SHA-256 hex of its secret, with the audit row `audit` makes of
+    /// it (its id is known only then); `Conflict` if the hash is taken, `NotFound` if
+    /// `created_by` names no user.
+    pub async fn create_api_key(
+        &self,
+        key: &NewApiKey,
+        audit: impl FnOnce(&ApiKey) -> NewAuditEntry,
+    ) -> Result<ApiKey, StoreError> {
+        dispatch!(self.create_api_key(key, audit))
     }
 
     /// The key with this hash; `NotFound` if there is none or it was revoked.
@@ -263,9 +300,9 @@ impl Store {
         dispatch!(self.api_keys())
     }
 
-    /// Revokes a key for good; revoking again keeps the first time.
-    pub async fn revoke_api_key(&self, id: i64) -> Result<(), StoreError> {
-        dispatch!(self.revoke_api_key(id))
+    /// Revokes a key for good and appends `audit`; revoking again keeps the first time.
+    pub async fn revoke_api_key(&self, id: i64, audit: &NewAuditEntry) -> Result<(), StoreError> {
+        dispatch!(self.revoke_api_key(id, audit))
     }
 
     /// Stores a session by the hash of its token; `NotFound` if the user does not exist.
@@ -302,8 +339,9 @@ impl Store {
         dispatch!(self.use_setup_token(token_hash, now))
     }
 
-    /// Appends an entry to the audit chain. Appends take turns (a write lock), so concurrent
-    /// callers never fork the chain.
+    /// Appends an entry to the audit chain, for what is audited without a write of its own
+    /// (lookups, sign-ins); every write above appends its entry in its own transaction. Appends
+    /// take turns (a write lock), so concurrent callers never fork the chain.
     pub async fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
         dispatch!(self.append_audit(entry))
     }
@@ -326,6 +364,26 @@ fn now_millis() -> i64 {
         .map_or(0, |since| {
             i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
         })
+}
+
+/// The logs a write transaction appends to. Every audited write appends to the audit log;
+/// those that change what an index holds append to the change log too. PostgreSQL locks the
+/// tables in the order named here, the change log first, and every writer takes them in that
+/// order, so two writers never each hold the lock the other waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Logs {
+    Audit,
+    ChangesAndAudit,
+}
+
+impl Logs {
+    /// The tables, in locking order.
+    fn tables(self) -> &'static str {
+        match self {
+            Logs::Audit => "audit_log",
+            Logs::ChangesAndAudit => "changes, audit_log",
+        }
+    }
 }
 
 /// A write that names one row must have found it.

@@ -17,7 +17,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
-use crate::{NewContent, StoreError};
+use crate::{Logs, NewContent, StoreError};
 
 /// How long a writer waits for another to finish before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -46,11 +46,11 @@ pub(crate) async fn open(path: &Path) -> Result<SqlitePool, StoreError> {
     Ok(pool)
 }
 
-/// Starts a transaction holding the database's write lock. `_log` is the log table PostgreSQL
+/// Starts a transaction holding the database's write lock. `_logs` are the tables PostgreSQL
 /// locks; SQLite's lock already covers every table.
 pub(crate) async fn begin_write(
     pool: &SqlitePool,
-    _log: &str,
+    _logs: Logs,
 ) -> Result<Transaction<'static, Sqlite>, StoreError> {
     Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
 }
