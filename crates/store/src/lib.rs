@@ -346,6 +346,16 @@ impl Store {
         dispatch!(self.append_audit(entry))
     }
 
+    /// Appends entries to the audit chain in one transaction, chained in the order given: one
+    /// lock and one commit for many events, for callers that gather them (the server's lookups,
+    /// at thousands a second). Returns the rows as stored.
+    pub async fn append_audits(
+        &self,
+        entries: &[NewAuditEntry],
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        dispatch!(self.append_audits(entries))
+    }
+
     /// Audit rows with a sequence number above `after_seq`, ascending, at most `limit`.
     pub async fn audit(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
         dispatch!(self.audit(after_seq, limit))

@@ -506,11 +506,19 @@ pub(crate) async fn append_audit(
     pool: &Pool<Db>,
     entry: &NewAuditEntry,
 ) -> Result<AuditEntry, StoreError> {
-    let mut transaction = dialect::begin_write(pool, Logs::Audit).await?;
-    let mut appended = append_audit_in(&mut transaction, std::slice::from_ref(entry)).await?;
-    transaction.commit().await?;
+    let mut appended = append_audits(pool, std::slice::from_ref(entry)).await?;
     // One entry in, one out.
     Ok(appended.remove(0))
+}
+
+pub(crate) async fn append_audits(
+    pool: &Pool<Db>,
+    entries: &[NewAuditEntry],
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let mut transaction = dialect::begin_write(pool, Logs::Audit).await?;
+    let appended = append_audit_in(&mut transaction, entries).await?;
+    transaction.commit().await?;
+    Ok(appended)
 }
 
 /// Appends the write's audit row and commits, so that the change and its row are kept or lost

@@ -10,6 +10,7 @@ use crate::support::{made_up_hex, TestDb};
 on_both_databases!(
     tampering_with_the_audit_log_is_caught,
     a_change_and_its_audit_row_are_kept_together,
+    a_batch_of_entries_is_chained_in_order,
 );
 
 const APPENDS: usize = 50;
@@ -217,5 +218,44 @@ async fn a_change_and_its_audit_row_are_kept_together(db: &TestDb) {
     assert_eq!(
         store.verify_audit().await.expect("verify"),
         AuditVerdict::Intact { rows: 3 }
+    );
+}
+
+async fn a_batch_of_entries_is_chained_in_order(db: &TestDb) {
+    let store = &db.store;
+    store
+        .append_audit(&by_analyst("lookup", "before"))
+        .await
+        .expect("append one");
+    let batch: Vec<NewAuditEntry> = (0..5)
+        .map(|n| by_analyst("lookup", &format!("batch-{n}")))
+        .collect();
+    // A single append racing the batch goes before or after it, never into it.
+    let beside = by_analyst("lookup", "beside");
+    let (appended, single) = tokio::join!(store.append_audits(&batch), store.append_audit(&beside));
+    let appended = appended.expect("append the batch");
+    single.expect("append beside");
+    let targets: Vec<&str> = appended.iter().map(|row| row.target.as_str()).collect();
+    assert_eq!(
+        targets,
+        ["batch-0", "batch-1", "batch-2", "batch-3", "batch-4"]
+    );
+    for pair in appended.windows(2) {
+        assert_eq!(pair[1].seq, pair[0].seq + 1);
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+    }
+    let stored = store
+        .audit(appended[0].seq - 1, 5)
+        .await
+        .expect("read the batch");
+    assert_eq!(stored, appended);
+    assert!(store
+        .append_audits(&[])
+        .await
+        .expect("append nothing")
+        .is_empty());
+    assert_eq!(
+        store.verify_audit().await.expect("verify"),
+        AuditVerdict::Intact { rows: 7 }
     );
 }
