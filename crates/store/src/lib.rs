@@ -37,15 +37,18 @@
 
 mod audit;
 mod error;
+mod listen;
 mod model;
 mod postgres;
 mod sqlite;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use audit::GENESIS_HASH;
 pub use error::StoreError;
+pub use listen::ChangeListener;
 pub use model::{
     ApiKey, AuditEntry, AuditVerdict, Bank, BankUpdate, ChangeKind, ChangeRow, Content, NewApiKey,
     NewAuditEntry, NewBank, NewContent, Role, Scopes, SignalRow, User, DEFAULT_PDQ_THRESHOLD,
@@ -73,10 +76,11 @@ pub enum Dialect {
     Postgres,
 }
 
-/// The pool of connections, one variant per database.
+/// The pool of connections, one variant per database. SQLite's carries the signal its change
+/// listeners wait on, shared by every clone of the store (see `listen.rs`).
 #[derive(Debug, Clone)]
 enum Pools {
-    Sqlite(sqlx::SqlitePool),
+    Sqlite(sqlx::SqlitePool, Arc<tokio::sync::watch::Sender<()>>),
     Postgres(sqlx::PgPool),
 }
 
@@ -90,7 +94,7 @@ pub struct Store {
 macro_rules! dispatch {
     ($store:ident . $query:ident ( $($argument:expr),* )) => {
         match &$store.pools {
-            Pools::Sqlite(pool) => on_sqlite::$query(pool $(, $argument)*).await,
+            Pools::Sqlite(pool, _) => on_sqlite::$query(pool $(, $argument)*).await,
             Pools::Postgres(pool) => on_postgres::$query(pool $(, $argument)*).await,
         }
     };
@@ -111,14 +115,15 @@ impl Store {
             if path.is_empty() {
                 return Err(StoreError::Invalid("empty SQLite path".into()));
             }
-            Pools::Sqlite(sqlite::open(Path::new(path)).await?)
+            let signal = tokio::sync::watch::Sender::new(());
+            Pools::Sqlite(sqlite::open(Path::new(path)).await?, Arc::new(signal))
         };
         Ok(Store { pools })
     }
 
     pub fn dialect(&self) -> Dialect {
         match self.pools {
-            Pools::Sqlite(_) => Dialect::Sqlite,
+            Pools::Sqlite(..) => Dialect::Sqlite,
             Pools::Postgres(_) => Dialect::Postgres,
         }
     }
@@ -158,7 +163,9 @@ impl Store {
     /// Deletes a bank with its contents and signals, logging a Remove change for each signal
     /// still enabled, and appends `audit`.
     pub async fn delete_bank(&self, name: &str, audit: &NewAuditEntry) -> Result<(), StoreError> {
-        dispatch!(self.delete_bank(name, audit))
+        let deleted = dispatch!(self.delete_bank(name, audit));
+        self.changes_committed();
+        deleted
     }
 
     /// Adds one enabled content with its signals, an Add change per signal and the audit row
@@ -171,7 +178,9 @@ impl Store {
         content: &NewContent,
         audit: impl FnOnce(&Content) -> NewAuditEntry,
     ) -> Result<Content, StoreError> {
-        dispatch!(self.add_content(bank, content, audit))
+        let added = dispatch!(self.add_content(bank, content, audit));
+        self.changes_committed();
+        added
     }
 
     /// A content of the bank; `NotFound` if the id belongs to another bank.
@@ -189,7 +198,9 @@ impl Store {
         category: Option<Option<String>>,
         audit: impl FnOnce(&Content) -> NewAuditEntry,
     ) -> Result<Content, StoreError> {
-        dispatch!(self.update_content(bank, id, enabled, category, audit))
+        let updated = dispatch!(self.update_content(bank, id, enabled, category, audit));
+        self.changes_committed();
+        updated
     }
 
     /// Deletes a content and its signals, logging a Remove change per signal if it was
@@ -200,7 +211,9 @@ impl Store {
         id: i64,
         audit: &NewAuditEntry,
     ) -> Result<(), StoreError> {
-        dispatch!(self.delete_content(bank, id, audit))
+        let deleted = dispatch!(self.delete_content(bank, id, audit));
+        self.changes_committed();
+        deleted
     }
 
     /// The signals of the bank's enabled contents with an id above `after_id`, by id, at most
@@ -226,12 +239,33 @@ impl Store {
         contents: &[NewContent],
         audit: &NewAuditEntry,
     ) -> Result<u64, StoreError> {
-        dispatch!(self.import_contents(bank, contents, audit))
+        let imported = dispatch!(self.import_contents(bank, contents, audit));
+        self.changes_committed();
+        imported
     }
 
     /// Change-log rows with a sequence number above `seq`, ascending, at most `limit`.
     pub async fn changes_since(&self, seq: i64, limit: i64) -> Result<Vec<ChangeRow>, StoreError> {
         dispatch!(self.changes_since(seq, limit))
+    }
+
+    /// A listener woken when the change log may have grown: by any process's write on
+    /// PostgreSQL (`LISTEN vigie_changes`, on a connection of its own), by writes through this
+    /// store or its clones on SQLite. Only writes committed after it is made wake it.
+    pub async fn change_listener(&self) -> Result<ChangeListener, StoreError> {
+        match &self.pools {
+            Pools::Sqlite(_, signal) => Ok(ChangeListener::sqlite(signal)),
+            Pools::Postgres(pool) => ChangeListener::postgres(pool).await,
+        }
+    }
+
+    /// Wakes SQLite's change listeners after a write to the change log has ended, committed or
+    /// not (a spurious wake-up costs one empty read). PostgreSQL's listeners need nothing here:
+    /// the write's transaction sent its NOTIFY.
+    fn changes_committed(&self) {
+        if let Pools::Sqlite(_, signal) = &self.pools {
+            signal.send_replace(());
+        }
     }
 
     /// The latest sequence number of the change log, 0 when it is empty.

@@ -40,6 +40,17 @@ pub(crate) async fn begin_write(
     Ok(transaction)
 }
 
+/// Notifies the change-log listeners of every process, with the log's last sequence number as
+/// the payload. PostgreSQL delivers it when the transaction commits, after its rows are
+/// visible; the caller holds the change-log lock, so the number is this transaction's last.
+pub(crate) async fn announce_changes(connection: &mut PgConnection) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_notify($1, COALESCE(MAX(seq), 0)::TEXT) FROM changes")
+        .bind(crate::listen::CHANNEL)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
 /// Reserves `count` consecutive ids of `table` and returns the first. Sound because contents
 /// and signals are only ever inserted by transactions holding the change-log lock, so no other
 /// call takes from these sequences between the two statements.

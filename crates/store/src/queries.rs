@@ -128,7 +128,7 @@ pub(crate) async fn delete_bank(
         .bind(bank.id)
         .execute(&mut *transaction)
         .await?;
-    commit_audited(transaction, audit).await
+    commit_changes(transaction, audit).await
 }
 
 pub(crate) async fn add_content(
@@ -158,7 +158,7 @@ pub(crate) async fn add_content(
         created_at,
         signals: content.signals.clone(),
     };
-    commit_audited(transaction, &audit(&stored)).await?;
+    commit_changes(transaction, &audit(&stored)).await?;
     Ok(stored)
 }
 
@@ -198,7 +198,7 @@ pub(crate) async fn update_content(
         log_changes(&mut transaction, kind, "c.id = $2", &[id]).await?;
         content.enabled = enabled;
     }
-    commit_audited(transaction, &audit(&content)).await?;
+    commit_changes(transaction, &audit(&content)).await?;
     Ok(content)
 }
 
@@ -217,7 +217,7 @@ pub(crate) async fn delete_content(
         .bind(id)
         .execute(&mut *transaction)
         .await?;
-    commit_audited(transaction, audit).await
+    commit_changes(transaction, audit).await
 }
 
 pub(crate) async fn bank_signals(
@@ -262,7 +262,7 @@ pub(crate) async fn import_contents(
     if !contents.is_empty() {
         insert_contents(&mut transaction, stored_bank.id, contents, now_millis()).await?;
     }
-    commit_audited(transaction, audit).await?;
+    commit_changes(transaction, audit).await?;
     Ok(contents.len() as u64)
 }
 
@@ -530,6 +530,17 @@ async fn commit_audited(
     append_audit_in(&mut transaction, std::slice::from_ref(entry)).await?;
     transaction.commit().await?;
     Ok(())
+}
+
+/// Commits a write to the change log with its audit row, announcing the change to listeners
+/// (see `listen.rs`): PostgreSQL delivers the notification at commit, or never if the
+/// transaction fails.
+async fn commit_changes(
+    mut transaction: Transaction<'static, Db>,
+    entry: &NewAuditEntry,
+) -> Result<(), StoreError> {
+    dialect::announce_changes(&mut transaction).await?;
+    commit_audited(transaction, entry).await
 }
 
 /// Appends entries to the audit chain in order, in the caller's transaction, which must hold

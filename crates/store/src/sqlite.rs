@@ -55,6 +55,12 @@ pub(crate) async fn begin_write(
     Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
 }
 
+/// Nothing to send: SQLite's listeners live in this process and the store wakes them after the
+/// commit (`Store::changes_committed`).
+pub(crate) async fn announce_changes(_connection: &mut SqliteConnection) -> Result<(), StoreError> {
+    Ok(())
+}
+
 /// Reserves `count` consecutive ids of `table` and returns the first. Sound because the caller
 /// holds the write lock and the table is AUTOINCREMENT: `sqlite_sequence` holds the largest id
 /// ever used, and inserting the reserved ids moves it past them.

@@ -87,6 +87,15 @@ impl TestDb {
         }
     }
 
+    /// Another handle on the same database, as another replica holds: a pool of its own on
+    /// PostgreSQL, a clone on SQLite (whose listeners are woken within one process).
+    pub async fn other_handle(&self) -> Store {
+        match &self.place {
+            Place::Sqlite { .. } => self.store.clone(),
+            Place::Postgres { url, .. } => Store::open(url).await.expect("open a second pool"),
+        }
+    }
+
     /// Runs SQL on the database directly, as someone tampering with it would.
     pub async fn execute(&self, sql: &str) {
         match &self.place {
