@@ -25,7 +25,7 @@ use vigie_store::{Bank, BankUpdate, NewBank, NewContent};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::matcher::split_id;
-use crate::{audit, AppState};
+use crate::{audit, audit_entry, AppState};
 
 /// PDQ hashes under this quality are not banked nor looked up from files: flat or tiny images
 /// all hash alike and would match one another.
@@ -710,23 +710,18 @@ pub async fn create_bank(
         .ok_or_else(|| ApiError::invalid("missing_parameter", "a bank needs a `name`"))?;
     let bank = state
         .store
-        .create_bank(&NewBank {
-            name,
-            source: body.source.clone(),
-            default_category: body.default_category.clone(),
-            pdq_threshold: body.checked_threshold()?.unwrap_or(31),
-            matching_enabled_ratio: body.ratio().unwrap_or(1.0),
-        })
+        .create_bank(
+            &NewBank {
+                name,
+                source: body.source.clone(),
+                default_category: body.default_category.clone(),
+                pdq_threshold: body.checked_threshold()?.unwrap_or(31),
+                matching_enabled_ratio: body.ratio().unwrap_or(1.0),
+            },
+            |bank| audit_entry(&principal, "bank.create", &bank.name, bank_json(bank)),
+        )
         .await?;
     state.matcher.refresh_banks(&state.store).await?;
-    audit(
-        &state,
-        &principal,
-        "bank.create",
-        &bank.name,
-        bank_json(&bank),
-    )
-    .await?;
     Ok((StatusCode::CREATED, Json(bank_json(&bank))))
 }
 
@@ -743,16 +738,13 @@ pub async fn update_bank(
         pdq_threshold: body.checked_threshold()?,
         matching_enabled_ratio: body.ratio(),
     };
-    let bank = state.store.update_bank(&bank_name, &update).await?;
+    let bank = state
+        .store
+        .update_bank(&bank_name, &update, |bank| {
+            audit_entry(&principal, "bank.update", &bank_name, bank_json(bank))
+        })
+        .await?;
     state.matcher.refresh_banks(&state.store).await?;
-    audit(
-        &state,
-        &principal,
-        "bank.update",
-        &bank_name,
-        bank_json(&bank),
-    )
-    .await?;
     Ok(Json(bank_json(&bank)))
 }
 
@@ -761,10 +753,10 @@ pub async fn delete_bank(
     Extension(principal): Extension<Principal>,
     Path(bank_name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    state.store.delete_bank(&bank_name).await?;
+    let audited = audit_entry(&principal, "bank.delete", &bank_name, json!({}));
+    state.store.delete_bank(&bank_name, &audited).await?;
     state.matcher.catch_up(&state.store).await?;
     state.matcher.refresh_banks(&state.store).await?;
-    audit(&state, &principal, "bank.delete", &bank_name, json!({})).await?;
     Ok(Json(json!({"message": "Done"})))
 }
 
@@ -778,6 +770,10 @@ async fn add_content(
     if signals.is_empty() {
         return Err(ApiError::invalid("no_signals", "no signals given"));
     }
+    let shown: Map<String, Value> = signals
+        .iter()
+        .map(|(kind, value)| (kind.name().to_string(), json!(value)))
+        .collect();
     let content = state
         .store
         .add_content(
@@ -791,22 +787,14 @@ async fn add_content(
                     .map(|(kind, value)| (kind.name().to_string(), value.clone()))
                     .collect(),
             },
+            |content| {
+                let target = format!("{bank_name}/{}", content.id);
+                audit_entry(principal, "content.add", &target, json!(shown))
+            },
         )
         .await?;
     state.matcher.catch_up(&state.store).await?;
-    let signals: Map<String, Value> = signals
-        .into_iter()
-        .map(|(kind, value)| (kind.name().to_string(), json!(value)))
-        .collect();
-    audit(
-        state,
-        principal,
-        "content.add",
-        &format!("{bank_name}/{}", content.id),
-        json!(signals),
-    )
-    .await?;
-    Ok(Json(json!({"id": content.id, "signals": signals})))
+    Ok(Json(json!({"id": content.id, "signals": shown})))
 }
 
 pub async fn add_content_signals(
@@ -903,6 +891,7 @@ pub async fn update_content(
     let enabled = body
         .disable_until_ts
         .map(|until| until * 1000 <= crate::now());
+    let bank = state.store.bank(&bank_name).await?;
     let content = state
         .store
         .update_content(
@@ -910,20 +899,19 @@ pub async fn update_content(
             content_id,
             enabled,
             body.category.clone().map(Some),
+            |content| {
+                let target = format!("{bank_name}/{content_id}");
+                audit_entry(
+                    &principal,
+                    "content.update",
+                    &target,
+                    content_json(content, &bank, false),
+                )
+            },
         )
         .await?;
     state.matcher.catch_up(&state.store).await?;
-    let bank = state.store.bank(&bank_name).await?;
-    let value = content_json(&content, &bank, false);
-    audit(
-        &state,
-        &principal,
-        "content.update",
-        &format!("{bank_name}/{content_id}"),
-        value.clone(),
-    )
-    .await?;
-    Ok(Json(value))
+    Ok(Json(content_json(&content, &bank, false)))
 }
 
 pub async fn delete_content(
@@ -931,16 +919,13 @@ pub async fn delete_content(
     Extension(principal): Extension<Principal>,
     Path((bank_name, content_id)): Path<(String, i64)>,
 ) -> ApiResult<Json<Value>> {
-    state.store.delete_content(&bank_name, content_id).await?;
+    let target = format!("{bank_name}/{content_id}");
+    let audited = audit_entry(&principal, "content.delete", &target, json!({}));
+    state
+        .store
+        .delete_content(&bank_name, content_id, &audited)
+        .await?;
     state.matcher.catch_up(&state.store).await?;
-    audit(
-        &state,
-        &principal,
-        "content.delete",
-        &format!("{bank_name}/{content_id}"),
-        json!({}),
-    )
-    .await?;
     // HMA answers the number of contents removed.
     Ok(Json(json!({"deleted": 1})))
 }

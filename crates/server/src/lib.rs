@@ -135,9 +135,24 @@ pub fn now() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Appends to the audit log. The entry is written after the action, not in its transaction:
-/// if it cannot be written, the change stays made, the request answers an internal error and
-/// the failure is logged. (One transaction for both is the next step.)
+/// The audit entry of an action by `principal`, stamped now. Writes hand it to the store, which
+/// appends it in the write's own transaction.
+pub fn audit_entry(
+    principal: &Principal,
+    action: &str,
+    target: &str,
+    detail: Value,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        at: now(),
+        actor: principal.actor(),
+        action: action.to_string(),
+        target: target.to_string(),
+        detail,
+    }
+}
+
+/// Appends to the audit log what is audited without a write of its own: lookups and sign-ins.
 pub async fn audit(
     state: &AppState,
     principal: &Principal,
@@ -147,13 +162,7 @@ pub async fn audit(
 ) -> Result<(), ApiError> {
     state
         .store
-        .append_audit(&NewAuditEntry {
-            at: now(),
-            actor: principal.actor(),
-            action: action.to_string(),
-            target: target.to_string(),
-            detail,
-        })
+        .append_audit(&audit_entry(principal, action, target, detail))
         .await?;
     Ok(())
 }

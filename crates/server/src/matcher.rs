@@ -4,7 +4,10 @@
 //! HMA rebuilds its whole index every minute and ships it to every matcher; a hash added takes
 //! minutes to match. Here each replica holds a [`SharedIndex`] and applies the change log (a
 //! monotonic sequence in the store) as it grows: a write on this replica is applied before its
-//! response returns, writes on other replicas within the polling interval (250 ms).
+//! response returns, writes on other replicas as soon as the store's change listener wakes
+//! (PostgreSQL's NOTIFY), and at worst within the polling interval (250 ms), which stays as the
+//! fallback for what a listener cannot see (another process writing a SQLite file, a lost
+//! connection).
 //!
 //! An index id packs the bank and the content: `bank_id << 40 | content_id`, so a match says
 //! which bank it is in without a database query, and the bank's threshold and enabled ratio
@@ -18,9 +21,9 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use vigie_hash::unhex;
 use vigie_index::{Change, Hash256, SharedIndex, SignalIndex};
-use vigie_store::{Bank, ChangeKind, ChangeRow, Store, StoreError};
+use vigie_store::{Bank, ChangeKind, ChangeListener, ChangeRow, Store, StoreError};
 
-/// How often a replica looks for changes written by others.
+/// How often a replica looks for changes written by others when no listener wakes it.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Changes read from the store at a time.
@@ -152,13 +155,30 @@ impl Matcher {
         Ok(())
     }
 
-    /// Follows the change log for as long as the server runs, compacting when enough changes
-    /// have piled up.
+    /// Follows the change log for as long as the server runs, woken by the store's change
+    /// listener or the poll timer, whichever comes first, and compacting when enough changes
+    /// have piled up. A listener that fails is dropped and made again at the next turn.
     pub fn follow(self: &Arc<Self>, store: Store) -> tokio::task::JoinHandle<()> {
         let matcher = Arc::clone(self);
         tokio::spawn(async move {
+            let mut listener: Option<ChangeListener> = None;
             loop {
-                tokio::time::sleep(POLL_INTERVAL).await;
+                if listener.is_none() {
+                    listener = store
+                        .change_listener()
+                        .await
+                        .map_err(|error| tracing::warn!(%error, "listening for changes"))
+                        .ok();
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(POLL_INTERVAL) => {}
+                    woken = changed(&mut listener) => {
+                        if let Err(error) = woken {
+                            tracing::warn!(%error, "listening for changes");
+                            listener = None;
+                        }
+                    }
+                }
                 let caught_up = async {
                     matcher.refresh_banks(&store).await?;
                     matcher.catch_up(&store).await
@@ -175,6 +195,14 @@ impl Matcher {
                 }
             }
         })
+    }
+}
+
+/// Waits for the listener, if there is one; without one, only the poll timer wakes.
+async fn changed(listener: &mut Option<ChangeListener>) -> Result<(), StoreError> {
+    match listener {
+        Some(listener) => listener.changed().await,
+        None => std::future::pending().await,
     }
 }
 

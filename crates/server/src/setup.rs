@@ -23,7 +23,7 @@ use crate::auth::{
     hash_password, new_secret, secret_digest, verify_password, Permission, Principal,
 };
 use crate::error::ApiError;
-use crate::{audit, now, AppState};
+use crate::{audit, audit_entry, now, AppState};
 
 /// The session cookie's name.
 const SESSION_COOKIE: &str = "vigie_session";
@@ -92,15 +92,15 @@ pub async fn create_first_admin(
         }
         Err(other) => return Err(other.into()),
     }
-    let user = create_account(&state, &form.name, &form.password, Role::Admin).await?;
-    let principal = Principal::User(user.clone());
-    audit(
-        &state,
-        &principal,
-        "user.setup",
-        &user.name,
-        json!({"role": "admin"}),
-    )
+    let user = create_account(&state, &form.name, &form.password, Role::Admin, |user| {
+        let principal = Principal::User(user.clone());
+        audit_entry(
+            &principal,
+            "user.setup",
+            &user.name,
+            json!({"role": "admin"}),
+        )
+    })
     .await?;
     let cookie = start_session(&state, user.id).await?;
     let mut response = (
@@ -116,12 +116,14 @@ pub async fn create_first_admin(
     Ok(response)
 }
 
-/// Checks, hashes (off the async threads: argon2 is slow on purpose) and stores an account.
+/// Checks, hashes (off the async threads: argon2 is slow on purpose) and stores an account
+/// with the audit row `audit` makes of it.
 async fn create_account(
     state: &AppState,
     name: &str,
     password: &str,
     role: Role,
+    audit: impl FnOnce(&vigie_store::User) -> vigie_store::NewAuditEntry,
 ) -> Result<vigie_store::User, ApiError> {
     check_new_account(name, password)?;
     let password = password.to_string();
@@ -129,7 +131,10 @@ async fn create_account(
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
-    Ok(state.store.create_user(name, &password_hash, role).await?)
+    Ok(state
+        .store
+        .create_user(name, &password_hash, role, audit)
+        .await?)
 }
 
 fn check_new_account(name: &str, password: &str) -> Result<(), ApiError> {
@@ -286,14 +291,14 @@ pub async fn create_user(
         .role
         .parse()
         .map_err(|_| ApiError::invalid("invalid_role", "a role is admin, analyst or readonly"))?;
-    let user = create_account(&state, &body.name, &body.password, role).await?;
-    audit(
-        &state,
-        &principal,
-        "user.create",
-        &user.name,
-        json!({"role": role.as_str()}),
-    )
+    let user = create_account(&state, &body.name, &body.password, role, |user| {
+        audit_entry(
+            &principal,
+            "user.create",
+            &user.name,
+            json!({"role": role.as_str()}),
+        )
+    })
     .await?;
     Ok((
         StatusCode::CREATED,
@@ -338,27 +343,29 @@ pub async fn create_api_key(
         Principal::User(user) => Some(user.id),
         _ => None,
     };
+    let scopes = json!({"operations": body.operations, "banks": body.banks});
     let key = state
         .store
-        .create_api_key(&NewApiKey {
-            name: body.name.clone(),
-            key_hash: secret_digest(&secret),
-            scopes: Scopes {
-                operations: body.operations.clone(),
-                banks: body.banks.clone(),
+        .create_api_key(
+            &NewApiKey {
+                name: body.name.clone(),
+                key_hash: secret_digest(&secret),
+                scopes: Scopes {
+                    operations: body.operations.clone(),
+                    banks: body.banks.clone(),
+                },
+                created_by,
             },
-            created_by,
-        })
+            |key| {
+                audit_entry(
+                    &principal,
+                    "key.create",
+                    &key.id.to_string(),
+                    scopes.clone(),
+                )
+            },
+        )
         .await?;
-    let scopes = json!({"operations": body.operations, "banks": body.banks});
-    audit(
-        &state,
-        &principal,
-        "key.create",
-        &key.id.to_string(),
-        scopes.clone(),
-    )
-    .await?;
     Ok((
         StatusCode::CREATED,
         // The secret is shown this once; only its digest is stored.

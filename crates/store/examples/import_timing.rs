@@ -11,7 +11,7 @@
 use std::error::Error;
 use std::time::Instant;
 
-use vigie_store::{NewBank, NewContent, Store};
+use vigie_store::{NewAuditEntry, NewBank, NewContent, Store};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
@@ -24,7 +24,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .map_or(Ok(1_000_000), |text| text.parse())?;
 
     let store = Store::open(&url).await?;
-    store.create_bank(&NewBank::named("IMPORT_TIMING")).await?;
+    store
+        .create_bank(&NewBank::named("IMPORT_TIMING"), |_| {
+            timing_audit("bank.create")
+        })
+        .await?;
     let list: Vec<NewContent> = (0..count)
         .map(|item| {
             // Two multiplicative hashes of the item number: distinct, well spread, made up.
@@ -39,7 +43,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .collect();
 
     let started = Instant::now();
-    let imported = store.import_contents("IMPORT_TIMING", &list).await?;
+    let imported = store
+        .import_contents("IMPORT_TIMING", &list, &timing_audit("bank.import"))
+        .await?;
     let elapsed = started.elapsed();
     println!(
         "{:?}: imported {imported} contents in {:.2} s ({:.0} contents/s)",
@@ -48,4 +54,15 @@ async fn main() -> Result<(), Box<dyn Error>> {
         imported as f64 / elapsed.as_secs_f64()
     );
     Ok(())
+}
+
+/// The audit row each timed write needs.
+fn timing_audit(action: &str) -> NewAuditEntry {
+    NewAuditEntry {
+        at: 0,
+        actor: "system".into(),
+        action: action.into(),
+        target: "IMPORT_TIMING".into(),
+        detail: serde_json::json!({}),
+    }
 }

@@ -37,15 +37,18 @@
 
 mod audit;
 mod error;
+mod listen;
 mod model;
 mod postgres;
 mod sqlite;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use audit::GENESIS_HASH;
 pub use error::StoreError;
+pub use listen::ChangeListener;
 pub use model::{
     ApiKey, AuditEntry, AuditVerdict, Bank, BankUpdate, ChangeKind, ChangeRow, Content, NewApiKey,
     NewAuditEntry, NewBank, NewContent, Role, Scopes, SignalRow, User, DEFAULT_PDQ_THRESHOLD,
@@ -73,10 +76,11 @@ pub enum Dialect {
     Postgres,
 }
 
-/// The pool of connections, one variant per database.
+/// The pool of connections, one variant per database. SQLite's carries the signal its change
+/// listeners wait on, shared by every clone of the store (see `listen.rs`).
 #[derive(Debug, Clone)]
 enum Pools {
-    Sqlite(sqlx::SqlitePool),
+    Sqlite(sqlx::SqlitePool, Arc<tokio::sync::watch::Sender<()>>),
     Postgres(sqlx::PgPool),
 }
 
@@ -90,7 +94,7 @@ pub struct Store {
 macro_rules! dispatch {
     ($store:ident . $query:ident ( $($argument:expr),* )) => {
         match &$store.pools {
-            Pools::Sqlite(pool) => on_sqlite::$query(pool $(, $argument)*).await,
+            Pools::Sqlite(pool, _) => on_sqlite::$query(pool $(, $argument)*).await,
             Pools::Postgres(pool) => on_postgres::$query(pool $(, $argument)*).await,
         }
     };
@@ -111,22 +115,28 @@ impl Store {
             if path.is_empty() {
                 return Err(StoreError::Invalid("empty SQLite path".into()));
             }
-            Pools::Sqlite(sqlite::open(Path::new(path)).await?)
+            let signal = tokio::sync::watch::Sender::new(());
+            Pools::Sqlite(sqlite::open(Path::new(path)).await?, Arc::new(signal))
         };
         Ok(Store { pools })
     }
 
     pub fn dialect(&self) -> Dialect {
         match self.pools {
-            Pools::Sqlite(_) => Dialect::Sqlite,
+            Pools::Sqlite(..) => Dialect::Sqlite,
             Pools::Postgres(_) => Dialect::Postgres,
         }
     }
 
-    /// Creates a bank. `Invalid` if the name is not UPPER_SNAKE_CASE (or the threshold or ratio
-    /// is out of range), `Conflict` if a bank has the name.
-    pub async fn create_bank(&self, bank: &NewBank) -> Result<Bank, StoreError> {
-        dispatch!(self.create_bank(bank))
+    /// Creates a bank, with the audit row `audit` makes of it in the same transaction.
+    /// `Invalid` if the name is not UPPER_SNAKE_CASE (or the threshold or ratio is out of
+    /// range), `Conflict` if a bank has the name.
+    pub async fn create_bank(
+        &self,
+        bank: &NewBank,
+        audit: impl FnOnce(&Bank) -> NewAuditEntry,
+    ) -> Result<Bank, StoreError> {
+        dispatch!(self.create_bank(bank, audit))
     }
 
     /// All banks, by name.
@@ -138,27 +148,39 @@ impl Store {
         dispatch!(self.bank(name))
     }
 
-    /// Changes a bank's settings or name; `Conflict` if the new name is taken. The bank keeps
-    /// its id, so the change log needs no rows for a rename.
-    pub async fn update_bank(&self, name: &str, update: &BankUpdate) -> Result<Bank, StoreError> {
-        dispatch!(self.update_bank(name, update))
+    /// Changes a bank's settings or name, with the audit row `audit` makes of the bank as
+    /// changed; `Conflict` if the new name is taken. The bank keeps its id, so the change log
+    /// needs no rows for a rename.
+    pub async fn update_bank(
+        &self,
+        name: &str,
+        update: &BankUpdate,
+        audit: impl FnOnce(&Bank) -> NewAuditEntry,
+    ) -> Result<Bank, StoreError> {
+        dispatch!(self.update_bank(name, update, audit))
     }
 
     /// Deletes a bank with its contents and signals, logging a Remove change for each signal
-    /// still enabled.
-    pub async fn delete_bank(&self, name: &str) -> Result<(), StoreError> {
-        dispatch!(self.delete_bank(name))
+    /// still enabled, and appends `audit`.
+    pub async fn delete_bank(&self, name: &str, audit: &NewAuditEntry) -> Result<(), StoreError> {
+        let deleted = dispatch!(self.delete_bank(name, audit));
+        self.changes_committed();
+        deleted
     }
 
-    /// Adds one enabled content with its signals and an Add change per signal, in one
-    /// transaction. `Invalid` for an unknown signal type or a value that is not lowercase hex of
-    /// the type's length, or no signal at all.
+    /// Adds one enabled content with its signals, an Add change per signal and the audit row
+    /// `audit` makes of the stored content (its id is known only then), in one transaction.
+    /// `Invalid` for an unknown signal type or a value that is not lowercase hex of the type's
+    /// length, or no signal at all.
     pub async fn add_content(
         &self,
         bank: &str,
         content: &NewContent,
+        audit: impl FnOnce(&Content) -> NewAuditEntry,
     ) -> Result<Content, StoreError> {
-        dispatch!(self.add_content(bank, content))
+        let added = dispatch!(self.add_content(bank, content, audit));
+        self.changes_committed();
+        added
     }
 
     /// A content of the bank; `NotFound` if the id belongs to another bank.
@@ -167,20 +189,31 @@ impl Store {
     }
 
     /// Enables or disables a content (writing Add or Remove changes when the state flips) and
-    /// sets or clears its category.
+    /// sets or clears its category, with the audit row `audit` makes of the content as changed.
     pub async fn update_content(
         &self,
         bank: &str,
         id: i64,
         enabled: Option<bool>,
         category: Option<Option<String>>,
+        audit: impl FnOnce(&Content) -> NewAuditEntry,
     ) -> Result<Content, StoreError> {
-        dispatch!(self.update_content(bank, id, enabled, category))
+        let updated = dispatch!(self.update_content(bank, id, enabled, category, audit));
+        self.changes_committed();
+        updated
     }
 
-    /// Deletes a content and its signals, logging a Remove change per signal if it was enabled.
-    pub async fn delete_content(&self, bank: &str, id: i64) -> Result<(), StoreError> {
-        dispatch!(self.delete_content(bank, id))
+    /// Deletes a content and its signals, logging a Remove change per signal if it was
+    /// enabled, and appends `audit`.
+    pub async fn delete_content(
+        &self,
+        bank: &str,
+        id: i64,
+        audit: &NewAuditEntry,
+    ) -> Result<(), StoreError> {
+        let deleted = dispatch!(self.delete_content(bank, id, audit));
+        self.changes_committed();
+        deleted
     }
 
     /// The signals of the bank's enabled contents with an id above `after_id`, by id, at most
@@ -194,15 +227,21 @@ impl Store {
         dispatch!(self.bank_signals(bank, after_id, limit))
     }
 
-    /// Adds many contents: every item is checked first (`Invalid` names the first bad one and
-    /// nothing is written), then they go in transactions of 10,000 as multi-row INSERTs. Returns
-    /// how many were added. A failure midway leaves the earlier transactions committed.
+    /// Adds many contents and appends `audit`, all in one transaction: every item is checked
+    /// first (`Invalid` names the first bad one and nothing is written), then the rows go in
+    /// bulk (multi-row INSERTs on SQLite, `COPY` on PostgreSQL). Returns how many were added.
+    /// The transaction holds the change-log lock throughout, so a list of millions is imported
+    /// in calls of tens of thousands, each committed with its own audit row, to let other
+    /// writers in between.
     pub async fn import_contents(
         &self,
         bank: &str,
         contents: &[NewContent],
+        audit: &NewAuditEntry,
     ) -> Result<u64, StoreError> {
-        dispatch!(self.import_contents(bank, contents))
+        let imported = dispatch!(self.import_contents(bank, contents, audit));
+        self.changes_committed();
+        imported
     }
 
     /// Change-log rows with a sequence number above `seq`, ascending, at most `limit`.
@@ -210,19 +249,40 @@ impl Store {
         dispatch!(self.changes_since(seq, limit))
     }
 
+    /// A listener woken when the change log may have grown: by any process's write on
+    /// PostgreSQL (`LISTEN vigie_changes`, on a connection of its own), by writes through this
+    /// store or its clones on SQLite. Only writes committed after it is made wake it.
+    pub async fn change_listener(&self) -> Result<ChangeListener, StoreError> {
+        match &self.pools {
+            Pools::Sqlite(_, signal) => Ok(ChangeListener::sqlite(signal)),
+            Pools::Postgres(pool) => ChangeListener::postgres(pool).await,
+        }
+    }
+
+    /// Wakes SQLite's change listeners after a write to the change log has ended, committed or
+    /// not (a spurious wake-up costs one empty read). PostgreSQL's listeners need nothing here:
+    /// the write's transaction sent its NOTIFY.
+    fn changes_committed(&self) {
+        if let Pools::Sqlite(_, signal) = &self.pools {
+            signal.send_replace(());
+        }
+    }
+
     /// The latest sequence number of the change log, 0 when it is empty.
     pub async fn last_change(&self) -> Result<i64, StoreError> {
         dispatch!(self.last_change())
     }
 
-    /// Creates an enabled account; `Conflict` if the name is taken.
+    /// Creates an enabled account, with the audit row `audit` makes of it in the same
+    /// transaction; `Conflict` if the name is taken.
     pub async fn create_user(
         &self,
         name: &str,
         password_hash: &str,
         role: Role,
+        audit: impl FnOnce(&User) -> NewAuditEntry,
     ) -> Result<User, StoreError> {
-        dispatch!(self.create_user(name, password_hash, role))
+        dispatch!(self.create_user(name, password_hash, role, audit))
     }
 
     pub async fn user_by_name(&self, name: &str) -> Result<User, StoreError> {
@@ -242,15 +302,26 @@ impl Store {
         dispatch!(self.count_users())
     }
 
-    /// Disables or re-enables an account; a disabled account's sessions stop working at once.
-    pub async fn set_user_disabled(&self, id: i64, disabled: bool) -> Result<(), StoreError> {
-        dispatch!(self.set_user_disabled(id, disabled))
+    /// Disables or re-enables an account and appends `audit`; a disabled account's sessions
+    /// stop working at once.
+    pub async fn set_user_disabled(
+        &self,
+        id: i64,
+        disabled: bool,
+        audit: &NewAuditEntry,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.set_user_disabled(id, disabled, audit))
     }
 
-    /// Stores an API key by the SHA-256 hex of its secret; `Conflict` if the hash is taken,
-    /// `NotFound` if `created_by` names no user.
-    pub async fn create_api_key(&self, key: &NewApiKey) -> Result<ApiKey, StoreError> {
-        dispatch!(self.create_api_key(key))
+    /// Stores an API key by the SHA-256 hex of its secret, with the audit row `audit` makes of
+    /// it (its id is known only then); `Conflict` if the hash is taken, `NotFound` if
+    /// `created_by` names no user.
+    pub async fn create_api_key(
+        &self,
+        key: &NewApiKey,
+        audit: impl FnOnce(&ApiKey) -> NewAuditEntry,
+    ) -> Result<ApiKey, StoreError> {
+        dispatch!(self.create_api_key(key, audit))
     }
 
     /// The key with this hash; `NotFound` if there is none or it was revoked.
@@ -263,9 +334,9 @@ impl Store {
         dispatch!(self.api_keys())
     }
 
-    /// Revokes a key for good; revoking again keeps the first time.
-    pub async fn revoke_api_key(&self, id: i64) -> Result<(), StoreError> {
-        dispatch!(self.revoke_api_key(id))
+    /// Revokes a key for good and appends `audit`; revoking again keeps the first time.
+    pub async fn revoke_api_key(&self, id: i64, audit: &NewAuditEntry) -> Result<(), StoreError> {
+        dispatch!(self.revoke_api_key(id, audit))
     }
 
     /// Stores a session by the hash of its token; `NotFound` if the user does not exist.
@@ -302,10 +373,21 @@ impl Store {
         dispatch!(self.use_setup_token(token_hash, now))
     }
 
-    /// Appends an entry to the audit chain. Appends take turns (a write lock), so concurrent
-    /// callers never fork the chain.
+    /// Appends an entry to the audit chain, for what is audited without a write of its own
+    /// (lookups, sign-ins); every write above appends its entry in its own transaction. Appends
+    /// take turns (a write lock), so concurrent callers never fork the chain.
     pub async fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
         dispatch!(self.append_audit(entry))
+    }
+
+    /// Appends entries to the audit chain in one transaction, chained in the order given: one
+    /// lock and one commit for many events, for callers that gather them (the server's lookups,
+    /// at thousands a second). Returns the rows as stored.
+    pub async fn append_audits(
+        &self,
+        entries: &[NewAuditEntry],
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        dispatch!(self.append_audits(entries))
     }
 
     /// Audit rows with a sequence number above `after_seq`, ascending, at most `limit`.
@@ -326,6 +408,26 @@ fn now_millis() -> i64 {
         .map_or(0, |since| {
             i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
         })
+}
+
+/// The logs a write transaction appends to. Every audited write appends to the audit log;
+/// those that change what an index holds append to the change log too. PostgreSQL locks the
+/// tables in the order named here, the change log first, and every writer takes them in that
+/// order, so two writers never each hold the lock the other waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Logs {
+    Audit,
+    ChangesAndAudit,
+}
+
+impl Logs {
+    /// The tables, in locking order.
+    fn tables(self) -> &'static str {
+        match self {
+            Logs::Audit => "audit_log",
+            Logs::ChangesAndAudit => "changes, audit_log",
+        }
+    }
 }
 
 /// A write that names one row must have found it.

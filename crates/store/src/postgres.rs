@@ -5,7 +5,8 @@
 //! become visible after a row with a larger number. Identity values are handed out at insert time
 //! but become visible at commit, in any order; to keep the order, every transaction that appends
 //! to one of these logs first takes `LOCK TABLE ... IN EXCLUSIVE MODE`, which lets readers through
-//! and makes writers of that log wait their turn until commit.
+//! and makes writers of that log wait their turn until commit. A write that appends to both
+//! (a content change and its audit row) locks the change log first, as every writer does.
 //!
 //! Bulk rows go in with `COPY ... FROM STDIN` in text format: multi-row INSERTs spent most of
 //! their time on parsing and planning thousands of parameters (1,000,000 contents took 34 s).
@@ -13,7 +14,7 @@
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
-use crate::{NewContent, StoreError};
+use crate::{Logs, NewContent, StoreError};
 
 /// Connects to the database the URL names and migrates it.
 pub(crate) async fn open(url: &str) -> Result<PgPool, StoreError> {
@@ -25,16 +26,29 @@ pub(crate) async fn open(url: &str) -> Result<PgPool, StoreError> {
     Ok(pool)
 }
 
-/// Starts a transaction that appends to the `log` table in turn with the other writers of it.
+/// Starts a transaction that appends to `logs` in turn with the other writers of them. One
+/// `LOCK TABLE` takes the tables one by one in the order it names them, which is the same
+/// order for every writer (see [`Logs`]).
 pub(crate) async fn begin_write(
     pool: &PgPool,
-    log: &str,
+    logs: Logs,
 ) -> Result<Transaction<'static, Postgres>, StoreError> {
     let mut transaction = pool.begin().await?;
-    sqlx::query(&format!("LOCK TABLE {log} IN EXCLUSIVE MODE"))
+    sqlx::query(&format!("LOCK TABLE {} IN EXCLUSIVE MODE", logs.tables()))
         .execute(&mut *transaction)
         .await?;
     Ok(transaction)
+}
+
+/// Notifies the change-log listeners of every process, with the log's last sequence number as
+/// the payload. PostgreSQL delivers it when the transaction commits, after its rows are
+/// visible; the caller holds the change-log lock, so the number is this transaction's last.
+pub(crate) async fn announce_changes(connection: &mut PgConnection) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_notify($1, COALESCE(MAX(seq), 0)::TEXT) FROM changes")
+        .bind(crate::listen::CHANNEL)
+        .execute(connection)
+        .await?;
+    Ok(())
 }
 
 /// Reserves `count` consecutive ids of `table` and returns the first. Sound because contents

@@ -4,7 +4,7 @@
 // reservation, bulk rows). Every statement here is plain SQL both databases accept, with `$N` parameters
 // (SQLite reads `$N` as the N-th argument too). See the crate documentation for why it is shaped so.
 
-use sqlx::Pool;
+use sqlx::{Pool, Transaction};
 
 use crate::audit::{self, ChainCheck, ChainRow};
 use crate::model::{
@@ -12,8 +12,8 @@ use crate::model::{
 };
 use crate::{
     expect_one, now_millis, ApiKey, AuditEntry, AuditVerdict, Bank, BankUpdate, ChangeKind,
-    ChangeRow, Content, NewApiKey, NewAuditEntry, NewBank, NewContent, Role, SignalRow, StoreError,
-    User, SETUP_TOKEN_LIFETIME_MS,
+    ChangeRow, Content, Logs, NewApiKey, NewAuditEntry, NewBank, NewContent, Role, SignalRow,
+    StoreError, User, SETUP_TOKEN_LIFETIME_MS,
 };
 
 /// A connection, or a transaction seen as one (`&mut *transaction`).
@@ -25,17 +25,19 @@ const USER_COLUMNS: &str = "id, name, password_hash, role, disabled, created_at"
 const API_KEY_COLUMNS: &str = "id, name, key_hash, scopes, created_by, created_at, revoked_at";
 const AUDIT_COLUMNS: &str = "seq, at, actor, action, target, detail, prev_hash, hash";
 
-/// How many contents one import transaction carries.
-const CONTENTS_PER_TRANSACTION: usize = 10_000;
-
 /// How many audit rows the chain walk reads at a time.
 const AUDIT_PAGE: i64 = 1_000;
 
-pub(crate) async fn create_bank(pool: &Pool<Db>, bank: &NewBank) -> Result<Bank, StoreError> {
+pub(crate) async fn create_bank(
+    pool: &Pool<Db>,
+    bank: &NewBank,
+    audit: impl FnOnce(&Bank) -> NewAuditEntry,
+) -> Result<Bank, StoreError> {
     check_bank_name(&bank.name)?;
     check_pdq_threshold(bank.pdq_threshold)?;
     check_enabled_ratio(bank.matching_enabled_ratio)?;
-    sqlx::query_as(&format!(
+    let mut transaction = dialect::begin_write(pool, Logs::Audit).await?;
+    let stored: Bank = sqlx::query_as(&format!(
         "INSERT INTO banks (name, source, default_category, pdq_threshold, \
          matching_enabled_ratio, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
          RETURNING {BANK_COLUMNS}"
@@ -46,9 +48,11 @@ pub(crate) async fn create_bank(pool: &Pool<Db>, bank: &NewBank) -> Result<Bank,
     .bind(bank.pdq_threshold)
     .bind(bank.matching_enabled_ratio)
     .bind(now_millis())
-    .fetch_one(pool)
+    .fetch_one(&mut *transaction)
     .await
-    .map_err(|error| StoreError::from_write(error, &format!("bank {}", bank.name), "bank"))
+    .map_err(|error| StoreError::from_write(error, &format!("bank {}", bank.name), "bank"))?;
+    commit_audited(transaction, &audit(&stored)).await?;
+    Ok(stored)
 }
 
 pub(crate) async fn banks(pool: &Pool<Db>) -> Result<Vec<Bank>, StoreError> {
@@ -66,6 +70,7 @@ pub(crate) async fn update_bank(
     pool: &Pool<Db>,
     name: &str,
     update: &BankUpdate,
+    audit: impl FnOnce(&Bank) -> NewAuditEntry,
 ) -> Result<Bank, StoreError> {
     if let Some(new_name) = &update.name {
         check_bank_name(new_name)?;
@@ -76,7 +81,8 @@ pub(crate) async fn update_bank(
         .map(check_enabled_ratio)
         .transpose()?;
     // One statement, so two concurrent updates of different fields both take effect.
-    sqlx::query_as(&format!(
+    let mut transaction = dialect::begin_write(pool, Logs::Audit).await?;
+    let stored: Bank = sqlx::query_as(&format!(
         "UPDATE banks SET name = COALESCE($1, name), \
          source = CASE WHEN $2 THEN $3 ELSE source END, \
          default_category = CASE WHEN $4 THEN $5 ELSE default_category END, \
@@ -92,17 +98,23 @@ pub(crate) async fn update_bank(
     .bind(update.pdq_threshold)
     .bind(update.matching_enabled_ratio)
     .bind(name)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *transaction)
     .await
     .map_err(|error| {
         let taken = format!("bank {}", update.name.as_deref().unwrap_or(name));
         StoreError::from_write(error, &taken, "bank")
     })?
-    .ok_or_else(|| StoreError::NotFound(format!("bank {name}")))
+    .ok_or_else(|| StoreError::NotFound(format!("bank {name}")))?;
+    commit_audited(transaction, &audit(&stored)).await?;
+    Ok(stored)
 }
 
-pub(crate) async fn delete_bank(pool: &Pool<Db>, name: &str) -> Result<(), StoreError> {
-    let mut transaction = dialect::begin_write(pool, "changes").await?;
+pub(crate) async fn delete_bank(
+    pool: &Pool<Db>,
+    name: &str,
+    audit: &NewAuditEntry,
+) -> Result<(), StoreError> {
+    let mut transaction = dialect::begin_write(pool, Logs::ChangesAndAudit).await?;
     let bank = fetch_bank(&mut transaction, name).await?;
     // Disabled contents already had their Remove rows written when they were disabled.
     log_changes(
@@ -116,18 +128,18 @@ pub(crate) async fn delete_bank(pool: &Pool<Db>, name: &str) -> Result<(), Store
         .bind(bank.id)
         .execute(&mut *transaction)
         .await?;
-    transaction.commit().await?;
-    Ok(())
+    commit_changes(transaction, audit).await
 }
 
 pub(crate) async fn add_content(
     pool: &Pool<Db>,
     bank: &str,
     content: &NewContent,
+    audit: impl FnOnce(&Content) -> NewAuditEntry,
 ) -> Result<Content, StoreError> {
     check_content(content)?;
     let created_at = now_millis();
-    let mut transaction = dialect::begin_write(pool, "changes").await?;
+    let mut transaction = dialect::begin_write(pool, Logs::ChangesAndAudit).await?;
     let stored_bank = fetch_bank(&mut transaction, bank).await?;
     let id = insert_contents(
         &mut transaction,
@@ -136,8 +148,7 @@ pub(crate) async fn add_content(
         created_at,
     )
     .await?;
-    transaction.commit().await?;
-    Ok(Content {
+    let stored = Content {
         id,
         bank: stored_bank.name,
         label: content.label.clone(),
@@ -146,7 +157,9 @@ pub(crate) async fn add_content(
         enabled: true,
         created_at,
         signals: content.signals.clone(),
-    })
+    };
+    commit_changes(transaction, &audit(&stored)).await?;
+    Ok(stored)
 }
 
 pub(crate) async fn content(pool: &Pool<Db>, bank: &str, id: i64) -> Result<Content, StoreError> {
@@ -159,8 +172,9 @@ pub(crate) async fn update_content(
     id: i64,
     enabled: Option<bool>,
     category: Option<Option<String>>,
+    audit: impl FnOnce(&Content) -> NewAuditEntry,
 ) -> Result<Content, StoreError> {
-    let mut transaction = dialect::begin_write(pool, "changes").await?;
+    let mut transaction = dialect::begin_write(pool, Logs::ChangesAndAudit).await?;
     let mut content = fetch_content(&mut transaction, bank, id).await?;
     if let Some(category) = category {
         sqlx::query("UPDATE contents SET category = $1 WHERE id = $2")
@@ -184,12 +198,17 @@ pub(crate) async fn update_content(
         log_changes(&mut transaction, kind, "c.id = $2", &[id]).await?;
         content.enabled = enabled;
     }
-    transaction.commit().await?;
+    commit_changes(transaction, &audit(&content)).await?;
     Ok(content)
 }
 
-pub(crate) async fn delete_content(pool: &Pool<Db>, bank: &str, id: i64) -> Result<(), StoreError> {
-    let mut transaction = dialect::begin_write(pool, "changes").await?;
+pub(crate) async fn delete_content(
+    pool: &Pool<Db>,
+    bank: &str,
+    id: i64,
+    audit: &NewAuditEntry,
+) -> Result<(), StoreError> {
+    let mut transaction = dialect::begin_write(pool, Logs::ChangesAndAudit).await?;
     let content = fetch_content(&mut transaction, bank, id).await?;
     if content.enabled {
         log_changes(&mut transaction, ChangeKind::Remove, "c.id = $2", &[id]).await?;
@@ -198,8 +217,7 @@ pub(crate) async fn delete_content(pool: &Pool<Db>, bank: &str, id: i64) -> Resu
         .bind(id)
         .execute(&mut *transaction)
         .await?;
-    transaction.commit().await?;
-    Ok(())
+    commit_changes(transaction, audit).await
 }
 
 pub(crate) async fn bank_signals(
@@ -228,6 +246,7 @@ pub(crate) async fn import_contents(
     pool: &Pool<Db>,
     bank: &str,
     contents: &[NewContent],
+    audit: &NewAuditEntry,
 ) -> Result<u64, StoreError> {
     // Everything is checked before the first batch, so a bad item never leaves a partial import.
     for (position, content) in contents.iter().enumerate() {
@@ -238,13 +257,12 @@ pub(crate) async fn import_contents(
             other => other,
         })?;
     }
-    let created_at = now_millis();
-    for batch in contents.chunks(CONTENTS_PER_TRANSACTION) {
-        let mut transaction = dialect::begin_write(pool, "changes").await?;
-        let stored_bank = fetch_bank(&mut transaction, bank).await?;
-        insert_contents(&mut transaction, stored_bank.id, batch, created_at).await?;
-        transaction.commit().await?;
+    let mut transaction = dialect::begin_write(pool, Logs::ChangesAndAudit).await?;
+    let stored_bank = fetch_bank(&mut transaction, bank).await?;
+    if !contents.is_empty() {
+        insert_contents(&mut transaction, stored_bank.id, contents, now_millis()).await?;
     }
+    commit_changes(transaction, audit).await?;
     Ok(contents.len() as u64)
 }
 
@@ -276,8 +294,10 @@ pub(crate) async fn create_user(
     name: &str,
     password_hash: &str,
     role: Role,
+    audit: impl FnOnce(&User) -> NewAuditEntry,
 ) -> Result<User, StoreError> {
-    sqlx::query_as(&format!(
+    let mut transaction = dialect::begin_write(pool, Logs::Audit).await?;
+    let stored: User = sqlx::query_as(&format!(
         "INSERT INTO users (name, password_hash, role, disabled, created_at) \
          VALUES ($1, $2, $3, FALSE, $4) RETURNING {USER_COLUMNS}"
     ))
@@ -285,9 +305,11 @@ pub(crate) async fn create_user(
     .bind(password_hash)
     .bind(role.as_str())
     .bind(now_millis())
-    .fetch_one(pool)
+    .fetch_one(&mut *transaction)
     .await
-    .map_err(|error| StoreError::from_write(error, &format!("user {name}"), "user"))
+    .map_err(|error| StoreError::from_write(error, &format!("user {name}"), "user"))?;
+    commit_audited(transaction, &audit(&stored)).await?;
+    Ok(stored)
 }
 
 pub(crate) async fn user_by_name(pool: &Pool<Db>, name: &str) -> Result<User, StoreError> {
@@ -324,19 +346,27 @@ pub(crate) async fn set_user_disabled(
     pool: &Pool<Db>,
     id: i64,
     disabled: bool,
+    audit: &NewAuditEntry,
 ) -> Result<(), StoreError> {
+    let mut transaction = dialect::begin_write(pool, Logs::Audit).await?;
     let done = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
         .bind(disabled)
         .bind(id)
-        .execute(pool)
+        .execute(&mut *transaction)
         .await?;
-    expect_one(done.rows_affected(), || format!("user {id}"))
+    expect_one(done.rows_affected(), || format!("user {id}"))?;
+    commit_audited(transaction, audit).await
 }
 
-pub(crate) async fn create_api_key(pool: &Pool<Db>, key: &NewApiKey) -> Result<ApiKey, StoreError> {
+pub(crate) async fn create_api_key(
+    pool: &Pool<Db>,
+    key: &NewApiKey,
+    audit: impl FnOnce(&ApiKey) -> NewAuditEntry,
+) -> Result<ApiKey, StoreError> {
     let scopes = serde_json::to_string(&key.scopes)
         .map_err(|error| StoreError::Invalid(format!("scopes: {error}")))?;
-    sqlx::query_as(&format!(
+    let mut transaction = dialect::begin_write(pool, Logs::Audit).await?;
+    let stored: ApiKey = sqlx::query_as(&format!(
         "INSERT INTO api_keys (name, key_hash, scopes, created_by, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING {API_KEY_COLUMNS}"
     ))
@@ -345,12 +375,14 @@ pub(crate) async fn create_api_key(pool: &Pool<Db>, key: &NewApiKey) -> Result<A
     .bind(scopes)
     .bind(key.created_by)
     .bind(now_millis())
-    .fetch_one(pool)
+    .fetch_one(&mut *transaction)
     .await
     .map_err(|error| {
         let creator = format!("user {}", key.created_by.unwrap_or_default());
         StoreError::from_write(error, "an API key with this hash", &creator)
-    })
+    })?;
+    commit_audited(transaction, &audit(&stored)).await?;
+    Ok(stored)
 }
 
 pub(crate) async fn api_key_by_hash(pool: &Pool<Db>, key_hash: &str) -> Result<ApiKey, StoreError> {
@@ -372,15 +404,21 @@ pub(crate) async fn api_keys(pool: &Pool<Db>) -> Result<Vec<ApiKey>, StoreError>
     Ok(keys)
 }
 
-pub(crate) async fn revoke_api_key(pool: &Pool<Db>, id: i64) -> Result<(), StoreError> {
+pub(crate) async fn revoke_api_key(
+    pool: &Pool<Db>,
+    id: i64,
+    audit: &NewAuditEntry,
+) -> Result<(), StoreError> {
+    let mut transaction = dialect::begin_write(pool, Logs::Audit).await?;
     // Revoking twice keeps the first revocation time.
     let done =
         sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
             .bind(now_millis())
             .bind(id)
-            .execute(pool)
+            .execute(&mut *transaction)
             .await?;
-    expect_one(done.rows_affected(), || format!("API key {id}"))
+    expect_one(done.rows_affected(), || format!("API key {id}"))?;
+    commit_audited(transaction, audit).await
 }
 
 pub(crate) async fn create_session(
@@ -468,42 +506,85 @@ pub(crate) async fn append_audit(
     pool: &Pool<Db>,
     entry: &NewAuditEntry,
 ) -> Result<AuditEntry, StoreError> {
-    let detail = entry.detail.to_string();
-    let mut transaction = dialect::begin_write(pool, "audit_log").await?;
+    let mut appended = append_audits(pool, std::slice::from_ref(entry)).await?;
+    // One entry in, one out.
+    Ok(appended.remove(0))
+}
+
+pub(crate) async fn append_audits(
+    pool: &Pool<Db>,
+    entries: &[NewAuditEntry],
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let mut transaction = dialect::begin_write(pool, Logs::Audit).await?;
+    let appended = append_audit_in(&mut transaction, entries).await?;
+    transaction.commit().await?;
+    Ok(appended)
+}
+
+/// Appends the write's audit row and commits, so that the change and its row are kept or lost
+/// together. The transaction must hold the audit log's lock (see [`Logs`]).
+async fn commit_audited(
+    mut transaction: Transaction<'static, Db>,
+    entry: &NewAuditEntry,
+) -> Result<(), StoreError> {
+    append_audit_in(&mut transaction, std::slice::from_ref(entry)).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// Commits a write to the change log with its audit row, announcing the change to listeners
+/// (see `listen.rs`): PostgreSQL delivers the notification at commit, or never if the
+/// transaction fails.
+async fn commit_changes(
+    mut transaction: Transaction<'static, Db>,
+    entry: &NewAuditEntry,
+) -> Result<(), StoreError> {
+    dialect::announce_changes(&mut transaction).await?;
+    commit_audited(transaction, entry).await
+}
+
+/// Appends entries to the audit chain in order, in the caller's transaction, which must hold
+/// the audit log's lock: the last row is read once and each new row links to the one before.
+async fn append_audit_in(
+    connection: &mut Connection,
+    entries: &[NewAuditEntry],
+) -> Result<Vec<AuditEntry>, StoreError> {
     let last: Option<(i64, String)> =
         sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *transaction)
+            .fetch_optional(&mut *connection)
             .await?;
-    let (seq, prev_hash) = match last {
-        Some((seq, hash)) => (seq + 1, hash),
-        None => (1, audit::GENESIS_HASH.to_owned()),
-    };
-    let texts = [
-        entry.actor.as_str(),
-        &entry.action,
-        &entry.target,
-        &detail,
-        &prev_hash,
-    ];
-    let hash = audit::row_hash(seq, entry.at, texts);
+    let (mut seq, mut prev_hash) = last.unwrap_or_else(|| (0, audit::GENESIS_HASH.to_owned()));
     let sql =
         format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
-    let mut insert = sqlx::query(&sql).bind(seq).bind(entry.at);
-    for text in texts {
-        insert = insert.bind(text);
+    let mut appended = Vec::with_capacity(entries.len());
+    for entry in entries {
+        seq += 1;
+        let detail = entry.detail.to_string();
+        let texts = [
+            entry.actor.as_str(),
+            &entry.action,
+            &entry.target,
+            &detail,
+            &prev_hash,
+        ];
+        let hash = audit::row_hash(seq, entry.at, texts);
+        let mut insert = sqlx::query(&sql).bind(seq).bind(entry.at);
+        for text in texts {
+            insert = insert.bind(text);
+        }
+        insert.bind(&hash).execute(&mut *connection).await?;
+        appended.push(AuditEntry {
+            seq,
+            at: entry.at,
+            actor: entry.actor.clone(),
+            action: entry.action.clone(),
+            target: entry.target.clone(),
+            detail: entry.detail.clone(),
+            prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+            hash,
+        });
     }
-    insert.bind(&hash).execute(&mut *transaction).await?;
-    transaction.commit().await?;
-    Ok(AuditEntry {
-        seq,
-        at: entry.at,
-        actor: entry.actor.clone(),
-        action: entry.action.clone(),
-        target: entry.target.clone(),
-        detail: entry.detail.clone(),
-        prev_hash,
-        hash,
-    })
+    Ok(appended)
 }
 
 pub(crate) async fn audit(

@@ -17,7 +17,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
-use crate::{NewContent, StoreError};
+use crate::{Logs, NewContent, StoreError};
 
 /// How long a writer waits for another to finish before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -46,13 +46,19 @@ pub(crate) async fn open(path: &Path) -> Result<SqlitePool, StoreError> {
     Ok(pool)
 }
 
-/// Starts a transaction holding the database's write lock. `_log` is the log table PostgreSQL
+/// Starts a transaction holding the database's write lock. `_logs` are the tables PostgreSQL
 /// locks; SQLite's lock already covers every table.
 pub(crate) async fn begin_write(
     pool: &SqlitePool,
-    _log: &str,
+    _logs: Logs,
 ) -> Result<Transaction<'static, Sqlite>, StoreError> {
     Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+/// Nothing to send: SQLite's listeners live in this process and the store wakes them after the
+/// commit (`Store::changes_committed`).
+pub(crate) async fn announce_changes(_connection: &mut SqliteConnection) -> Result<(), StoreError> {
+    Ok(())
 }
 
 /// Reserves `count` consecutive ids of `table` and returns the first. Sound because the caller

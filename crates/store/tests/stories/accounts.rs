@@ -3,7 +3,7 @@
 
 use vigie_store::{NewApiKey, Role, Scopes, StoreError};
 
-use crate::support::{made_up_hex, TestDb};
+use crate::support::{audited, made_up_hex, TestDb};
 
 on_both_databases!(people_sign_in_and_machines_use_keys);
 
@@ -59,20 +59,28 @@ async fn people_sign_in_and_machines_use_keys(db: &TestDb) {
     ));
 
     let alice = store
-        .create_user("alice", "$argon2id$made-up", Role::Admin)
+        .create_user("alice", "$argon2id$made-up", Role::Admin, |_| {
+            audited("user.create")
+        })
         .await
         .expect("create alice");
     assert_eq!((alice.role, alice.disabled), (Role::Admin, false));
     let bob = store
-        .create_user("bob", "$argon2id$other", Role::Analyst)
+        .create_user("bob", "$argon2id$other", Role::Analyst, |_| {
+            audited("user.create")
+        })
         .await
         .expect("create bob");
     store
-        .create_user("carol", "$argon2id$third", Role::ReadOnly)
+        .create_user("carol", "$argon2id$third", Role::ReadOnly, |_| {
+            audited("user.create")
+        })
         .await
         .expect("create carol");
     assert!(matches!(
-        store.create_user("alice", "x", Role::ReadOnly).await,
+        store
+            .create_user("alice", "x", Role::ReadOnly, |_| audited("user.create"))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.count_users().await.expect("count"), 3);
@@ -116,7 +124,7 @@ async fn people_sign_in_and_machines_use_keys(db: &TestDb) {
         Err(StoreError::NotFound(_))
     ));
     store
-        .set_user_disabled(alice.id, true)
+        .set_user_disabled(alice.id, true, &audited("user.disable"))
         .await
         .expect("disable alice");
     assert!(store.user(alice.id).await.expect("alice").disabled);
@@ -125,7 +133,7 @@ async fn people_sign_in_and_machines_use_keys(db: &TestDb) {
         Err(StoreError::NotFound(_))
     ));
     store
-        .set_user_disabled(alice.id, false)
+        .set_user_disabled(alice.id, false, &audited("user.disable"))
         .await
         .expect("enable alice");
     assert_eq!(
@@ -133,7 +141,9 @@ async fn people_sign_in_and_machines_use_keys(db: &TestDb) {
         alice
     );
     assert!(matches!(
-        store.set_user_disabled(999_999, true).await,
+        store
+            .set_user_disabled(999_999, true, &audited("user.disable"))
+            .await,
         Err(StoreError::NotFound(_))
     ));
     store.delete_session(&token).await.expect("log out");
@@ -152,7 +162,10 @@ async fn people_sign_in_and_machines_use_keys(db: &TestDb) {
         },
         created_by: Some(alice.id),
     };
-    let key = store.create_api_key(&platform).await.expect("create a key");
+    let key = store
+        .create_api_key(&platform, |_| audited("key.create"))
+        .await
+        .expect("create a key");
     assert_eq!(
         (key.name.as_str(), &key.scopes),
         (platform.name.as_str(), &platform.scopes)
@@ -175,12 +188,14 @@ async fn people_sign_in_and_machines_use_keys(db: &TestDb) {
         created_by: None,
     };
     let second = store
-        .create_api_key(&unrestricted)
+        .create_api_key(&unrestricted, |_| audited("key.create"))
         .await
         .expect("second key");
     assert_eq!(second.scopes.banks, None);
     assert!(matches!(
-        store.create_api_key(&platform).await,
+        store
+            .create_api_key(&platform, |_| audited("key.create"))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     let orphan = NewApiKey {
@@ -189,11 +204,16 @@ async fn people_sign_in_and_machines_use_keys(db: &TestDb) {
         ..unrestricted.clone()
     };
     assert!(matches!(
-        store.create_api_key(&orphan).await,
+        store
+            .create_api_key(&orphan, |_| audited("key.create"))
+            .await,
         Err(StoreError::NotFound(_))
     ));
 
-    store.revoke_api_key(key.id).await.expect("revoke");
+    store
+        .revoke_api_key(key.id, &audited("key.revoke"))
+        .await
+        .expect("revoke");
     assert!(matches!(
         store.api_key_by_hash(&platform.key_hash).await,
         Err(StoreError::NotFound(_))
@@ -203,7 +223,7 @@ async fn people_sign_in_and_machines_use_keys(db: &TestDb) {
     assert!(keys[0].revoked_at.is_some());
     assert_eq!(keys[1], second);
     assert!(matches!(
-        store.revoke_api_key(999_999).await,
+        store.revoke_api_key(999_999, &audited("key.revoke")).await,
         Err(StoreError::NotFound(_))
     ));
 }

@@ -2,14 +2,14 @@
 
 use vigie_store::{BankUpdate, NewBank, StoreError};
 
-use crate::support::TestDb;
+use crate::support::{audited, TestDb};
 
 on_both_databases!(a_hotline_organises_its_banks);
 
 async fn a_hotline_organises_its_banks(db: &TestDb) {
     let store = &db.store;
     let created = store
-        .create_bank(&NewBank::named("TEST_BANK"))
+        .create_bank(&NewBank::named("TEST_BANK"), |_| audited("bank.create"))
         .await
         .expect("create TEST_BANK");
     assert_eq!(created.name, "TEST_BANK");
@@ -22,7 +22,9 @@ async fn a_hotline_organises_its_banks(db: &TestDb) {
     );
 
     for bad in ["lower_case", "9_LEADING_DIGIT", "WITH-DASH", ""] {
-        let refused = store.create_bank(&NewBank::named(bad)).await;
+        let refused = store
+            .create_bank(&NewBank::named(bad), |_| audited("bank.create"))
+            .await;
         assert!(
             matches!(refused, Err(StoreError::Invalid(_))),
             "{bad}: {refused:?}"
@@ -30,7 +32,9 @@ async fn a_hotline_organises_its_banks(db: &TestDb) {
     }
     let too_long = NewBank::named("B".repeat(256));
     assert!(matches!(
-        store.create_bank(&too_long).await,
+        store
+            .create_bank(&too_long, |_| audited("bank.create"))
+            .await,
         Err(StoreError::Invalid(_))
     ));
     let bad_threshold = NewBank {
@@ -38,11 +42,15 @@ async fn a_hotline_organises_its_banks(db: &TestDb) {
         ..NewBank::named("THRESHOLD")
     };
     assert!(matches!(
-        store.create_bank(&bad_threshold).await,
+        store
+            .create_bank(&bad_threshold, |_| audited("bank.create"))
+            .await,
         Err(StoreError::Invalid(_))
     ));
     assert!(matches!(
-        store.create_bank(&NewBank::named("TEST_BANK")).await,
+        store
+            .create_bank(&NewBank::named("TEST_BANK"), |_| audited("bank.create"))
+            .await,
         Err(StoreError::Conflict(_))
     ));
 
@@ -52,7 +60,7 @@ async fn a_hotline_organises_its_banks(db: &TestDb) {
         ..NewBank::named("ANOTHER_BANK")
     };
     store
-        .create_bank(&partner)
+        .create_bank(&partner, |_| audited("bank.create"))
         .await
         .expect("create ANOTHER_BANK");
     let names: Vec<String> = store
@@ -72,7 +80,7 @@ async fn a_hotline_organises_its_banks(db: &TestDb) {
         ..BankUpdate::default()
     };
     let renamed = store
-        .update_bank("TEST_BANK", &update)
+        .update_bank("TEST_BANK", &update, |_| audited("bank.update"))
         .await
         .expect("rename TEST_BANK");
     assert_eq!(renamed.id, created.id);
@@ -94,6 +102,7 @@ async fn a_hotline_organises_its_banks(db: &TestDb) {
                 default_category: Some(None),
                 ..BankUpdate::default()
             },
+            |_| audited("bank.update"),
         )
         .await
         .expect("clear the default category");
@@ -105,7 +114,9 @@ async fn a_hotline_organises_its_banks(db: &TestDb) {
         ..BankUpdate::default()
     };
     assert!(matches!(
-        store.update_bank("RENAMED_BANK", &onto_taken).await,
+        store
+            .update_bank("RENAMED_BANK", &onto_taken, |_| audited("bank.update"))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     let onto_bad = BankUpdate {
@@ -113,18 +124,22 @@ async fn a_hotline_organises_its_banks(db: &TestDb) {
         ..BankUpdate::default()
     };
     assert!(matches!(
-        store.update_bank("RENAMED_BANK", &onto_bad).await,
+        store
+            .update_bank("RENAMED_BANK", &onto_bad, |_| audited("bank.update"))
+            .await,
         Err(StoreError::Invalid(_))
     ));
     assert!(matches!(
         store
-            .update_bank("NO_SUCH_BANK", &BankUpdate::default())
+            .update_bank("NO_SUCH_BANK", &BankUpdate::default(), |_| audited(
+                "bank.update"
+            ))
             .await,
         Err(StoreError::NotFound(_))
     ));
 
     store
-        .delete_bank("ANOTHER_BANK")
+        .delete_bank("ANOTHER_BANK", &audited("bank.delete"))
         .await
         .expect("delete ANOTHER_BANK");
     assert!(matches!(
@@ -132,7 +147,9 @@ async fn a_hotline_organises_its_banks(db: &TestDb) {
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(
-        store.delete_bank("ANOTHER_BANK").await,
+        store
+            .delete_bank("ANOTHER_BANK", &audited("bank.delete"))
+            .await,
         Err(StoreError::NotFound(_))
     ));
 }

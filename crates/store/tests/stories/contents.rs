@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use vigie_store::{BankUpdate, ChangeKind, NewBank, NewContent, Store, StoreError};
 
-use crate::support::{made_up_hex, TestDb};
+use crate::support::{audited, made_up_hex, TestDb};
 
 on_both_databases!(
     a_replica_follows_contents_through_the_change_log,
@@ -68,11 +68,11 @@ async fn exported(store: &Store, bank: &str) -> BTreeMap<i64, (String, String)> 
 async fn a_replica_follows_contents_through_the_change_log(db: &TestDb) {
     let store = &db.store;
     store
-        .create_bank(&NewBank::named("REPORTS"))
+        .create_bank(&NewBank::named("REPORTS"), |_| audited("bank.create"))
         .await
         .expect("create REPORTS");
     store
-        .create_bank(&NewBank::named("OTHER"))
+        .create_bank(&NewBank::named("OTHER"), |_| audited("bank.create"))
         .await
         .expect("create OTHER");
     assert_eq!(store.last_change().await.expect("empty log"), 0);
@@ -87,7 +87,7 @@ async fn a_replica_follows_contents_through_the_change_log(db: &TestDb) {
         ],
     };
     let first = store
-        .add_content("REPORTS", &first)
+        .add_content("REPORTS", &first, |_| audited("content.add"))
         .await
         .expect("add the first content");
     assert_eq!(first.bank, "REPORTS");
@@ -105,7 +105,7 @@ async fn a_replica_follows_contents_through_the_change_log(db: &TestDb) {
         ..NewContent::default()
     };
     let second = store
-        .add_content("REPORTS", &second)
+        .add_content("REPORTS", &second, |_| audited("content.add"))
         .await
         .expect("add the second content");
     let other = NewContent {
@@ -113,7 +113,7 @@ async fn a_replica_follows_contents_through_the_change_log(db: &TestDb) {
         ..NewContent::default()
     };
     store
-        .add_content("OTHER", &other)
+        .add_content("OTHER", &other, |_| audited("content.add"))
         .await
         .expect("add to OTHER");
 
@@ -153,11 +153,15 @@ async fn a_replica_follows_contents_through_the_change_log(db: &TestDb) {
         ..NewContent::default()
     };
     assert!(matches!(
-        store.add_content("REPORTS", &malformed).await,
+        store
+            .add_content("REPORTS", &malformed, |_| audited("content.add"))
+            .await,
         Err(StoreError::Invalid(_))
     ));
     assert!(matches!(
-        store.add_content("NO_SUCH_BANK", &other).await,
+        store
+            .add_content("NO_SUCH_BANK", &other, |_| audited("content.add"))
+            .await,
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(
@@ -176,6 +180,7 @@ async fn a_replica_follows_contents_through_the_change_log(db: &TestDb) {
             first.id,
             Some(false),
             Some(Some("category-b".into())),
+            |_| audited("content.update"),
         )
         .await
         .expect("disable the first content");
@@ -190,7 +195,9 @@ async fn a_replica_follows_contents_through_the_change_log(db: &TestDb) {
         .iter()
         .all(|change| change.kind == ChangeKind::Remove));
     store
-        .update_content("REPORTS", first.id, Some(false), None)
+        .update_content("REPORTS", first.id, Some(false), None, |_| {
+            audited("content.update")
+        })
         .await
         .expect("disable again");
     assert_eq!(
@@ -205,7 +212,9 @@ async fn a_replica_follows_contents_through_the_change_log(db: &TestDb) {
     });
 
     let enabled = store
-        .update_content("REPORTS", first.id, Some(true), Some(None))
+        .update_content("REPORTS", first.id, Some(true), Some(None), |_| {
+            audited("content.update")
+        })
         .await
         .expect("enable again");
     assert!(enabled.enabled);
@@ -222,7 +231,7 @@ async fn a_replica_follows_contents_through_the_change_log(db: &TestDb) {
         ..BankUpdate::default()
     };
     store
-        .update_bank("REPORTS", &switched_off)
+        .update_bank("REPORTS", &switched_off, |_| audited("bank.update"))
         .await
         .expect("switch matching off");
     assert_eq!(
@@ -234,7 +243,7 @@ async fn a_replica_follows_contents_through_the_change_log(db: &TestDb) {
     );
 
     store
-        .delete_content("REPORTS", second.id)
+        .delete_content("REPORTS", second.id, &audited("content.delete"))
         .await
         .expect("delete the second content");
     assert!(matches!(
@@ -252,7 +261,10 @@ async fn a_replica_follows_contents_through_the_change_log(db: &TestDb) {
     );
     assert_eq!(last[0].value, second.signals[0].1);
 
-    store.delete_bank("REPORTS").await.expect("delete REPORTS");
+    store
+        .delete_bank("REPORTS", &audited("bank.delete"))
+        .await
+        .expect("delete REPORTS");
     assert_eq!(replay(store).await, exported(store, "OTHER").await);
 }
 
@@ -261,7 +273,7 @@ async fn a_replica_follows_contents_through_the_change_log(db: &TestDb) {
 async fn concurrent_writers_keep_contents_and_log_consistent(db: &TestDb) {
     let store = &db.store;
     store
-        .create_bank(&NewBank::named("BUSY"))
+        .create_bank(&NewBank::named("BUSY"), |_| audited("bank.create"))
         .await
         .expect("create BUSY");
     let import: Vec<NewContent> = (0..2_500)
@@ -272,7 +284,11 @@ async fn concurrent_writers_keep_contents_and_log_consistent(db: &TestDb) {
         .collect();
     let importer = {
         let store = store.clone();
-        tokio::spawn(async move { store.import_contents("BUSY", &import).await })
+        tokio::spawn(async move {
+            store
+                .import_contents("BUSY", &import, &audited("bank.import"))
+                .await
+        })
     };
     let analysts: Vec<_> = (0..8u64)
         .map(|analyst| {
@@ -286,7 +302,10 @@ async fn concurrent_writers_keep_contents_and_log_consistent(db: &TestDb) {
                         ],
                         ..NewContent::default()
                     };
-                    store.add_content("BUSY", &content).await.expect("add");
+                    store
+                        .add_content("BUSY", &content, |_| audited("content.add"))
+                        .await
+                        .expect("add");
                 }
             })
         })

@@ -3,7 +3,7 @@
 
 use vigie_store::{NewBank, NewContent, StoreError};
 
-use crate::support::{made_up_hex, TestDb};
+use crate::support::{audited, made_up_hex, TestDb};
 
 on_both_databases!(a_large_list_is_imported_and_exported_whole);
 
@@ -12,7 +12,7 @@ const ITEMS: u64 = 100_000;
 async fn a_large_list_is_imported_and_exported_whole(db: &TestDb) {
     let store = &db.store;
     store
-        .create_bank(&NewBank::named("PARTNER_LIST"))
+        .create_bank(&NewBank::named("PARTNER_LIST"), |_| audited("bank.create"))
         .await
         .expect("create the bank");
     let mut list: Vec<NewContent> = (0..ITEMS)
@@ -27,7 +27,7 @@ async fn a_large_list_is_imported_and_exported_whole(db: &TestDb) {
     list[0].note = Some("carriage\rreturn".into());
     assert_eq!(
         store
-            .import_contents("PARTNER_LIST", &list)
+            .import_contents("PARTNER_LIST", &list, &audited("bank.import"))
             .await
             .expect("import"),
         ITEMS
@@ -90,7 +90,10 @@ async fn a_large_list_is_imported_and_exported_whole(db: &TestDb) {
     // One bad item at the end refuses the whole list before anything is written.
     let mut flawed = list[..20_001].to_vec();
     flawed[20_000].signals[0].1 = "short".into();
-    match store.import_contents("PARTNER_LIST", &flawed).await {
+    match store
+        .import_contents("PARTNER_LIST", &flawed, &audited("bank.import"))
+        .await
+    {
         Err(StoreError::Invalid(reason)) => {
             assert!(reason.starts_with("content 20000"), "{reason}")
         }

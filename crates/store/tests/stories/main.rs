@@ -12,3 +12,4 @@ mod audit;
 mod banks;
 mod contents;
 mod import;
+mod listen;

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, PgConnection, SqliteConnection};
-use vigie_store::Store;
+use vigie_store::{NewAuditEntry, Store};
 
 /// The server and database a fresh test database is created from.
 const DEFAULT_POSTGRES: &str = "postgres://root@127.0.0.1:5432/test";
@@ -84,6 +84,15 @@ impl TestDb {
                 name,
                 url,
             },
+        }
+    }
+
+    /// Another handle on the same database, as another replica holds: a pool of its own on
+    /// PostgreSQL, a clone on SQLite (whose listeners are woken within one process).
+    pub async fn other_handle(&self) -> Store {
+        match &self.place {
+            Place::Sqlite { .. } => self.store.clone(),
+            Place::Postgres { url, .. } => Store::open(url).await.expect("open a second pool"),
         }
     }
 
@@ -162,4 +171,16 @@ pub fn made_up_hex(seed: u64, digits: usize) -> String {
     }
     hex.truncate(digits);
     hex
+}
+
+/// The audit entry of a story's write, by the system at a fixed time. Stories about the audit
+/// log check their own entries; the others only need one to give.
+pub fn audited(action: &str) -> NewAuditEntry {
+    NewAuditEntry {
+        at: 1_000,
+        actor: "system".into(),
+        action: action.into(),
+        target: "story".into(),
+        detail: serde_json::json!({}),
+    }
 }
