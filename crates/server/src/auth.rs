@@ -182,3 +182,46 @@ mod tests {
         assert_ne!(secret_digest(&a), a);
     }
 }
+
+/// How long a key found in the store is trusted without asking again. A key revoked on one
+/// replica is refused there at once and by the others within this time.
+pub const KEY_CACHE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// API keys by the digest of their secret, as recently read from the store. Platforms send
+/// thousands of lookups a second with one key; reading it from the database each time would
+/// cost more than the lookup.
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    keys: std::sync::Mutex<std::collections::HashMap<String, (ApiKey, std::time::Instant)>>,
+}
+
+impl KeyCache {
+    /// The key of this digest, if read from the store less than [`KEY_CACHE_LIFETIME`] ago.
+    pub fn get(&self, digest: &str) -> Option<ApiKey> {
+        let keys = self
+            .keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        keys.get(digest)
+            .filter(|(_, read)| read.elapsed() < KEY_CACHE_LIFETIME)
+            .map(|(key, _)| key.clone())
+    }
+
+    /// Remembers a key just read from the store, forgetting the expired ones.
+    pub fn insert(&self, digest: String, key: ApiKey) {
+        let mut keys = self
+            .keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        keys.retain(|_, (_, read)| read.elapsed() < KEY_CACHE_LIFETIME);
+        keys.insert(digest, (key, std::time::Instant::now()));
+    }
+
+    /// Forgets every key (after one is revoked here).
+    pub fn clear(&self) {
+        self.keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+}

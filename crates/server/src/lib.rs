@@ -10,6 +10,7 @@
 //! store or the matcher, audit and answer; the work lives in `vigie-store` (SQL), `vigie-index`
 //! (search) and `vigie-hash` (hashing).
 
+pub mod audit_writer;
 pub mod auth;
 pub mod error;
 pub mod hma;
@@ -67,6 +68,10 @@ pub struct AppState {
     pub fetcher: vigie_fetch::Fetcher,
     pub login_limiter: setup::LoginLimiter,
     pub metrics: metrics::Metrics,
+    /// Appends the audit entries of reads, many requests' in one transaction.
+    pub audit_writer: audit_writer::AuditWriter,
+    /// API keys recently seen, so that a lookup does not query the store for its key.
+    pub keys: auth::KeyCache,
 }
 
 /// Why the server could not start or stopped.
@@ -104,11 +109,13 @@ pub async fn start(
     let follower = matcher.follow(store.clone());
     let state = Arc::new(AppState {
         config: config.clone(),
-        store,
+        store: store.clone(),
         matcher,
         fetcher,
         login_limiter: setup::LoginLimiter::default(),
         metrics: metrics::Metrics::default(),
+        audit_writer: audit_writer::AuditWriter::start(store.clone()),
+        keys: auth::KeyCache::default(),
     });
     let setup_token = setup::first_run_token(&state).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
@@ -152,7 +159,8 @@ pub fn audit_entry(
     }
 }
 
-/// Appends to the audit log what is audited without a write of its own: lookups and sign-ins.
+/// Appends to the audit log what is audited without a write of its own (lookups and
+/// sign-ins), returning once the entry is stored.
 pub async fn audit(
     state: &AppState,
     principal: &Principal,
@@ -161,8 +169,7 @@ pub async fn audit(
     detail: Value,
 ) -> Result<(), ApiError> {
     state
-        .store
-        .append_audit(&audit_entry(principal, action, target, detail))
-        .await?;
-    Ok(())
+        .audit_writer
+        .append(audit_entry(principal, action, target, detail))
+        .await
 }

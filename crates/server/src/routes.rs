@@ -194,6 +194,12 @@ pub const ROUTES: &[RouteSpec] = &[
         "Create an API key (shown once)",
     ),
     route(
+        "DELETE",
+        "/admin/api_keys/{key_id}",
+        Permission::Admin,
+        "Revoke an API key",
+    ),
+    route(
         "GET",
         "/admin/audit/verify",
         Permission::Admin,
@@ -250,6 +256,7 @@ fn handler_for(spec: &RouteSpec) -> axum::routing::MethodRouter<Arc<AppState>> {
         ("DELETE", "/c/bank/{bank_name}/content/{content_id}") => delete(hma::delete_content),
         ("POST", "/admin/users") => post(setup::create_user),
         ("POST", "/admin/api_keys") => post(setup::create_api_key),
+        ("DELETE", "/admin/api_keys/{key_id}") => delete(setup::revoke_api_key),
         ("GET", "/admin/audit/verify") => get(setup::verify_audit),
         (method, path) => unreachable!("no handler for {method} {path}"),
     }
@@ -318,12 +325,15 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Principal, Ap
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(ApiError::unauthenticated)?;
-        return match state
-            .store
-            .api_key_by_hash(&secret_digest(token.trim()))
-            .await
-        {
-            Ok(key) => Ok(Principal::Key(key)),
+        let digest = secret_digest(token.trim());
+        if let Some(key) = state.keys.get(&digest) {
+            return Ok(Principal::Key(key));
+        }
+        return match state.store.api_key_by_hash(&digest).await {
+            Ok(key) => {
+                state.keys.insert(digest, key.clone());
+                Ok(Principal::Key(key))
+            }
             Err(vigie_store::StoreError::NotFound(_)) => Err(ApiError::unauthenticated()),
             Err(other) => Err(other.into()),
         };

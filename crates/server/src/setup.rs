@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Extension, Form, Json};
@@ -371,6 +371,24 @@ pub async fn create_api_key(
         // The secret is shown this once; only its digest is stored.
         Json(json!({"id": key.id, "name": key.name, "key": secret, "scopes": scopes})),
     ))
+}
+
+/// `DELETE /admin/api_keys/ID`: revokes a key. This replica forgets its cached keys at once;
+/// the others within [`crate::auth::KEY_CACHE_LIFETIME`].
+pub async fn revoke_api_key(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(key_id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .store
+        .revoke_api_key(
+            key_id,
+            &audit_entry(&principal, "key.revoke", &key_id.to_string(), json!({})),
+        )
+        .await?;
+    state.keys.clear();
+    Ok(Json(json!({"id": key_id, "revoked": true})))
 }
 
 pub async fn verify_audit(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {

@@ -554,7 +554,8 @@ async fn every_route_answers_each_caller_as_the_authorisation_matrix_says() {
         let path = spec
             .path
             .replace("{bank_name}", "OTHER")
-            .replace("{content_id}", "1");
+            .replace("{content_id}", "1")
+            .replace("{key_id}", "999");
         for (caller, credential) in &callers {
             let method = reqwest::Method::from_bytes(spec.method.as_bytes()).unwrap();
             let mut request = client.request(method, format!("{base}{path}"));
@@ -737,6 +738,35 @@ async fn hashes_compare_in_pairs_and_metrics_count_the_requests() {
     assert!(text.contains("vigie_http_request_duration_seconds_bucket{"));
     assert!(text.contains(r#"vigie_index_entries{signal_type="pdq"} 0"#));
     assert!(text.contains("vigie_changes_applied "));
+
+    // A revoked key is refused at once, though the server had it cached.
+    let keys: Value = client
+        .post(format!("{}/admin/api_keys", server.base))
+        .header("cookie", &cookie)
+        .json(&json!({"name": "soon revoked", "operations": ["lookup"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let doomed = format!("Bearer {}", keys["key"].as_str().unwrap());
+    let status_with = |auth: String| {
+        let request = client
+            .get(format!("{}/m/index/status", server.base))
+            .header("authorization", auth);
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(status_with(doomed.clone()).await, StatusCode::OK);
+    let revoked = client
+        .delete(format!("{}/admin/api_keys/{}", server.base, keys["id"]))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert_eq!(status_with(doomed).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(status_with(auth).await, StatusCode::OK);
 }
 
 /// A web site on loopback serving a corpus image at `/photo.jpg` and nothing else.
