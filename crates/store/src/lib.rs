@@ -227,6 +227,17 @@ impl Store {
         dispatch!(self.bank_signals(bank, after_id, limit))
     }
 
+    /// The bank's contents, enabled or not, with an id above `after_id`, by id, at most
+    /// `limit`, each with its signals: page through by passing the last id seen.
+    pub async fn bank_contents(
+        &self,
+        bank: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<Content>, StoreError> {
+        dispatch!(self.bank_contents(bank, after_id, limit))
+    }
+
     /// Adds many contents and appends `audit`, all in one transaction: every item is checked
     /// first (`Invalid` names the first bad one and nothing is written), then the rows go in
     /// bulk (multi-row INSERTs on SQLite, `COPY` on PostgreSQL). Returns how many were added.

@@ -242,6 +242,47 @@ pub(crate) async fn bank_signals(
     Ok(signals)
 }
 
+pub(crate) async fn bank_contents(
+    pool: &Pool<Db>,
+    bank: &str,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<Content>, StoreError> {
+    let limit = check_limit(limit)?;
+    let mut connection = pool.acquire().await?;
+    let stored_bank = fetch_bank(&mut connection, bank).await?;
+    let mut contents: Vec<Content> = sqlx::query_as(
+        "SELECT c.id, b.name AS bank, c.label, c.category, c.note, c.enabled, c.created_at \
+         FROM contents c JOIN banks b ON b.id = c.bank_id \
+         WHERE c.bank_id = $1 AND c.id > $2 ORDER BY c.id LIMIT $3",
+    )
+    .bind(stored_bank.id)
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(&mut *connection)
+    .await?;
+    let (Some(first), Some(last)) = (contents.first(), contents.last()) else {
+        return Ok(contents);
+    };
+    let signals: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT s.content_id, s.signal_type, s.value \
+         FROM signals s JOIN contents c ON c.id = s.content_id \
+         WHERE c.bank_id = $1 AND c.id BETWEEN $2 AND $3 ORDER BY s.id",
+    )
+    .bind(stored_bank.id)
+    .bind(first.id)
+    .bind(last.id)
+    .fetch_all(&mut *connection)
+    .await?;
+    for (content_id, signal_type, value) in signals {
+        // The page is sorted by id; a content added between the two reads is not in it.
+        if let Ok(at) = contents.binary_search_by_key(&content_id, |content| content.id) {
+            contents[at].signals.push((signal_type, value));
+        }
+    }
+    Ok(contents)
+}
+
 pub(crate) async fn import_contents(
     pool: &Pool<Db>,
     bank: &str,

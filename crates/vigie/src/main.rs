@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod audit_command;
+mod bank_command;
 mod bank_file;
 mod files;
 mod hash_command;
@@ -42,6 +43,9 @@ enum Command {
     Scan(scan_command::ScanArgs),
     /// Serve the HMA-compatible matching API (SQLite in a data directory, or PostgreSQL).
     Serve(serve_command::ServeArgs),
+    /// Import hash lists into a bank of the store, or export one.
+    #[command(subcommand)]
+    Bank(bank_command::BankCommand),
     /// Check the store's tamper-evident audit log.
     #[command(subcommand)]
     Audit(audit_command::AuditCommand),
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         Command::Match(args) => match_command::run(args),
         Command::Scan(args) => scan_command::run(args),
         Command::Serve(args) => serve_command::run(args),
+        Command::Bank(command) => bank_command::run(command),
         Command::Audit(command) => audit_command::run(command),
     };
     match outcome {
