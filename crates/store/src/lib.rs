@@ -216,6 +216,12 @@ impl Store {
     }
 
     /// Creates an enabled account; `Conflict` if the name is taken.
+    /// The store's identity: random, made once with the database, and the same on every
+    /// replica of it (a copy of the database keeps it too).
+    pub async fn store_id(&self) -> Result<String, StoreError> {
+        dispatch!(self.store_id())
+    }
+
     pub async fn create_user(
         &self,
         name: &str,
