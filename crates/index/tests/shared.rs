@@ -54,7 +54,7 @@ fn a_compaction_returns_the_copy_it_took_with_the_position_of_its_last_change() 
     let shared = Arc::new(SharedIndex::default());
     // Position `p` adds entry `p`; every third position removes the entry before it.
     let change = |position: u64| {
-        if position % 3 == 0 {
+        if position.is_multiple_of(3) {
             Change::Remove(position - 1)
         } else {
             Change::AddPdq(position, hash(position))
@@ -62,7 +62,7 @@ fn a_compaction_returns_the_copy_it_took_with_the_position_of_its_last_change() 
     };
     let live_up_to = |position: u64| -> BTreeSet<u64> {
         (1..=position)
-            .filter(|p| p % 3 != 0 && (p + 1 > position || (p + 1) % 3 != 0))
+            .filter(|p| !p.is_multiple_of(3) && (p + 1 > position || !(p + 1).is_multiple_of(3)))
             .collect()
     };
     for position in 1..=200_000 {
