@@ -4,6 +4,7 @@
 //! `N + 8` bytes an entry, mappable from a snapshot like the PDQ arrays. Adds since the last
 //! compaction sit in a hash map; removes set a bit, as in the PDQ index.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::storage::Storage;
@@ -125,11 +126,18 @@ impl<const N: usize> DigestSet<N> {
         Self::from_entries(self.entries())
     }
 
-    pub(crate) fn sorted_arrays(&self) -> (Vec<[u8; N]>, Vec<u64>) {
-        self.entries()
+    /// The pairs as two arrays sorted by digest then id, what a snapshot writes. A compacted
+    /// set lends its own arrays, so that saving a large index does not copy it.
+    pub(crate) fn sorted_arrays(&self) -> (Cow<'_, [[u8; N]]>, Cow<'_, [u64]>) {
+        if self.fresh.is_empty() && !self.removed.contains(&true) {
+            return (Cow::Borrowed(&self.keys), Cow::Borrowed(&self.ids));
+        }
+        let (keys, ids) = self
+            .entries()
             .into_iter()
             .map(|(id, key)| (key, id))
-            .unzip()
+            .unzip();
+        (Cow::Owned(keys), Cow::Owned(ids))
     }
 }
 

@@ -32,7 +32,7 @@ mod storage;
 pub use digest_set::DigestSet;
 pub use kernel::Kernel;
 pub use pdq_index::{hamming, BatchStrategy, DihedralMatch, Match, PdqIndex};
-pub use shared::{Change, SharedIndex};
+pub use shared::{Change, Compacted, SharedIndex};
 pub use snapshot::{Payload, SignalIndex, Snapshot, SnapshotError};
 
 /// The radius at which two PDQ hashes are the same picture, by Meta's guidance.

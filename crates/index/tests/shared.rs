@@ -48,3 +48,38 @@ fn changes_made_during_a_background_compaction_are_kept() {
     assert_eq!(index.md5.get(&[7; 16]).len(), changes);
     assert_eq!(shared.pending().1, expected.len());
 }
+
+#[test]
+fn a_compaction_returns_the_copy_it_took_with_the_position_of_its_last_change() {
+    let shared = Arc::new(SharedIndex::default());
+    // Position `p` adds entry `p`; every third position removes the entry before it.
+    let change = |position: u64| {
+        if position.is_multiple_of(3) {
+            Change::Remove(position - 1)
+        } else {
+            Change::AddPdq(position, hash(position))
+        }
+    };
+    let live_up_to = |position: u64| -> BTreeSet<u64> {
+        (1..=position)
+            .filter(|p| !p.is_multiple_of(3) && (p + 1 > position || !(p + 1).is_multiple_of(3)))
+            .collect()
+    };
+    for position in 1..=200_000 {
+        shared.apply_at(change(position), position);
+    }
+    let compaction = shared.compact_in_background();
+    let mut position = 200_000;
+    while !compaction.is_finished() || position < 201_000 {
+        position += 1;
+        shared.apply_at(change(position), position);
+    }
+    let compacted = compaction.join().unwrap();
+    assert!(compacted.position >= 200_000 && compacted.position <= position);
+    assert_eq!(compacted.index.pdq.pending(), 0);
+    let saved: BTreeSet<u64> = compacted.index.pdq.entries().map(|(id, _)| id).collect();
+    assert_eq!(saved, live_up_to(compacted.position));
+    // The live index went on with the changes made during the compaction.
+    let live: BTreeSet<u64> = shared.read().pdq.entries().map(|(id, _)| id).collect();
+    assert_eq!(live, live_up_to(position));
+}

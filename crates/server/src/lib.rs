@@ -18,8 +18,10 @@ pub mod matcher;
 pub mod metrics;
 pub mod routes;
 pub mod setup;
+pub mod snapshot;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -28,7 +30,8 @@ use vigie_store::{NewAuditEntry, Store, StoreError};
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::matcher::Matcher;
+use crate::matcher::{Loaded, Matcher};
+use crate::snapshot::SnapshotFile;
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -43,6 +46,9 @@ pub struct Config {
     pub hash_options: HashOptions,
     /// The bounds of fetching a `url=` parameter. Its `allow_loopback` is for tests only.
     pub fetch_policy: vigie_fetch::Policy,
+    /// Where this replica keeps the snapshot of its index that start-up begins from (each
+    /// replica its own file); `None` loads the whole change log at every start.
+    pub snapshot_path: Option<PathBuf>,
 }
 
 impl Config {
@@ -54,6 +60,7 @@ impl Config {
             max_upload_bytes: 32 << 20,
             hash_options: HashOptions::default(),
             fetch_policy: vigie_fetch::Policy::default(),
+            snapshot_path: None,
         }
     }
 }
@@ -88,11 +95,15 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
 }
 
-/// A started server: its address, and the setup link to print on a first run.
+/// A started server: its address, the setup link to print on a first run, and how its index
+/// was loaded.
 #[derive(Debug)]
 pub struct Started {
     pub address: SocketAddr,
     pub setup_token: Option<String>,
+    pub loaded: Loaded,
+    /// Finishes once in-flight requests have been answered and the snapshot of the index
+    /// written at start-up, if any, is on disk.
     pub serving: tokio::task::JoinHandle<Result<(), std::io::Error>>,
 }
 
@@ -104,8 +115,12 @@ pub async fn start(
 ) -> Result<Started, ServerError> {
     let fetcher = vigie_fetch::Fetcher::new(config.fetch_policy.clone())?;
     let store = Store::open(&config.database_url).await?;
-    let matcher = Arc::new(Matcher::default());
-    matcher.load(&store).await?;
+    let snapshot = match &config.snapshot_path {
+        Some(path) => Some(SnapshotFile::new(path.clone(), store.store_id().await?)),
+        None => None,
+    };
+    let matcher = Arc::new(Matcher::new(snapshot));
+    let (loaded, writing_snapshot) = matcher.load(&store).await?;
     let follower = matcher.follow(store.clone());
     let state = Arc::new(AppState {
         config: config.clone(),
@@ -126,11 +141,17 @@ pub async fn start(
             .with_graceful_shutdown(shutdown)
             .await;
         follower.abort();
+        if let Some(writing) = writing_snapshot {
+            // A stop right after a start waits for the start-up snapshot rather than throw
+            // away the work of writing it (a write cut short leaves the previous file).
+            let _ = writing.await;
+        }
         served
     });
     Ok(Started {
         address,
         setup_token,
+        loaded,
         serving,
     })
 }

@@ -9,6 +9,10 @@
 //! fallback for what a listener cannot see (another process writing a SQLite file, a lost
 //! connection).
 //!
+//! At start-up a replica maps its snapshot file, if it has a usable one, and reads only the
+//! log's rows after it ([`crate::snapshot`]); it writes a new snapshot after start-up and
+//! after each compaction.
+//!
 //! An index id packs the bank and the content: `bank_id << 40 | content_id`, so a match says
 //! which bank it is in without a database query, and the bank's threshold and enabled ratio
 //! come from a small cache of the banks.
@@ -19,9 +23,12 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
 use vigie_hash::unhex;
 use vigie_index::{Change, Hash256, SharedIndex, SignalIndex};
 use vigie_store::{Bank, ChangeKind, ChangeListener, ChangeRow, Store, StoreError};
+
+use crate::snapshot::{Refusal, SnapshotFile};
 
 /// How often a replica looks for changes written by others when no listener wakes it.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
@@ -57,10 +64,23 @@ pub struct Matcher {
     /// The largest PDQ threshold of any bank, kept with the cache so that a lookup does not
     /// walk the banks to know how far to search.
     widest_threshold: AtomicU32,
+    /// The replica's snapshot file, if it keeps one.
+    snapshot: Option<Arc<SnapshotFile>>,
 }
 
-impl Default for Matcher {
-    fn default() -> Self {
+/// How the index was loaded at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loaded {
+    /// The sequence of the last change in the snapshot the index started from, if one was
+    /// usable.
+    pub snapshot_seq: Option<i64>,
+    /// Change-log rows read after it (the whole log without a snapshot).
+    pub log_rows: u64,
+}
+
+impl Matcher {
+    /// An empty replica, which keeps its index's snapshot in `snapshot` if given.
+    pub fn new(snapshot: Option<SnapshotFile>) -> Self {
         let index = SharedIndex::new(SignalIndex::default());
         index.use_lookup_tables();
         Self {
@@ -69,11 +89,10 @@ impl Default for Matcher {
             catching_up: Mutex::new(()),
             banks: RwLock::new(HashMap::new()),
             widest_threshold: AtomicU32::new(31),
+            snapshot: snapshot.map(Arc::new),
         }
     }
-}
 
-impl Matcher {
     /// The index, for queries.
     pub fn index(&self) -> &SharedIndex {
         &self.index
@@ -126,33 +145,90 @@ impl Matcher {
         Ok(())
     }
 
-    /// Applies every change the store has that this replica has not applied yet.
-    pub async fn catch_up(&self, store: &Store) -> Result<(), StoreError> {
+    /// Applies every change the store has that this replica has not applied yet; returns how
+    /// many rows of the log it read.
+    pub async fn catch_up(&self, store: &Store) -> Result<u64, StoreError> {
         let _in_order = self.catching_up.lock().await;
+        let mut read = 0;
         loop {
             let changes = store.changes_since(self.applied(), CHANGE_PAGE).await?;
             let Some(last) = changes.last().map(|change| change.seq) else {
-                return Ok(());
+                return Ok(read);
             };
-            for change in &changes {
-                if let Some(change) = index_change(change) {
-                    self.index.apply(change);
+            for row in &changes {
+                if let Some(change) = index_change(row) {
+                    // Tagged with its sequence, so that a compaction knows which prefix of
+                    // the log its copy holds (what a snapshot records).
+                    self.index.apply_at(change, row.seq as u64);
                 }
             }
+            read += changes.len() as u64;
             self.applied.store(last, Ordering::Release);
             if (changes.len() as i64) < CHANGE_PAGE {
-                return Ok(());
+                return Ok(read);
             }
         }
     }
 
-    /// Loads everything at start-up, then compacts once, which builds the lookup tables for
-    /// single queries.
-    pub async fn load(&self, store: &Store) -> Result<(), StoreError> {
+    /// Loads the index at start-up: the snapshot if there is a usable one, then the log's rows
+    /// after it (the whole log without one), then compacts once, which builds the lookup
+    /// tables for single queries. The handle is that of the snapshot being written of the
+    /// loaded index, off the async threads, when the replica keeps one.
+    pub async fn load(
+        &self,
+        store: &Store,
+    ) -> Result<(Loaded, Option<JoinHandle<()>>), StoreError> {
         self.refresh_banks(store).await?;
-        self.catch_up(store).await?;
-        self.index.compact();
-        Ok(())
+        let snapshot_seq = self.restore_snapshot(store).await?;
+        let log_rows = self.catch_up(store).await?;
+        let compacted = self.index.compact();
+        let writing = self
+            .snapshot
+            .clone()
+            .map(|file| tokio::task::spawn_blocking(move || file.write(&compacted)));
+        let loaded = Loaded {
+            snapshot_seq,
+            log_rows,
+        };
+        tracing::info!(?loaded, "index loaded");
+        Ok((loaded, writing))
+    }
+
+    /// Starts the index from the snapshot file if it is usable, and returns the sequence it
+    /// holds changes up to; otherwise logs why and leaves the index empty.
+    async fn restore_snapshot(&self, store: &Store) -> Result<Option<i64>, StoreError> {
+        let Some(file) = self.snapshot.clone() else {
+            return Ok(None);
+        };
+        let last_change = store.last_change().await?;
+        // Mapping checks every byte of the file: blocking work.
+        let loaded = tokio::task::spawn_blocking(move || file.load(last_change))
+            .await
+            .unwrap_or_else(|panicked| std::panic::resume_unwind(panicked.into_panic()));
+        match loaded {
+            Ok((index, seq)) => {
+                self.index.replace(index, seq as u64);
+                self.applied.store(seq, Ordering::Release);
+                Ok(Some(seq))
+            }
+            Err(refusal @ Refusal::Missing(_)) => {
+                tracing::info!(%refusal, "loading the index from the change log");
+                Ok(None)
+            }
+            Err(refusal) => {
+                tracing::warn!(%refusal, "index snapshot refused, loading from the change log");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Compacts the index and writes the compacted copy as the replica's snapshot, if it
+    /// keeps one. Blocking: compaction rewrites the arrays.
+    pub fn compact(&self) {
+        let compacted = self.index.compact();
+        if let Some(file) = &self.snapshot {
+            file.write(&compacted);
+        }
     }
 
     /// Follows the change log for as long as the server runs, woken by the store's change
@@ -191,7 +267,7 @@ impl Matcher {
                 if pending > 10_000 && pending * 8 > live {
                     let shared = Arc::clone(&matcher);
                     // Compaction is CPU work; it runs beside queries, off the async threads.
-                    let _ = tokio::task::spawn_blocking(move || shared.index.compact()).await;
+                    let _ = tokio::task::spawn_blocking(move || shared.compact()).await;
                 }
             }
         })

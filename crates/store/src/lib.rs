@@ -284,6 +284,12 @@ impl Store {
         dispatch!(self.last_change())
     }
 
+    /// The store's identity: random, made once with the database, and the same on every
+    /// replica of it (a copy of the database keeps it too).
+    pub async fn store_id(&self) -> Result<String, StoreError> {
+        dispatch!(self.store_id())
+    }
+
     /// Creates an enabled account, with the audit row `audit` makes of it in the same
     /// transaction; `Conflict` if the name is taken.
     pub async fn create_user(

@@ -330,6 +330,13 @@ pub(crate) async fn last_change(pool: &Pool<Db>) -> Result<i64, StoreError> {
     Ok(seq)
 }
 
+pub(crate) async fn store_id(pool: &Pool<Db>) -> Result<String, StoreError> {
+    let id = sqlx::query_scalar("SELECT store_id FROM store_identity")
+        .fetch_one(pool)
+        .await?;
+    Ok(id)
+}
+
 pub(crate) async fn create_user(
     pool: &Pool<Db>,
     name: &str,

@@ -17,6 +17,12 @@ pub struct ServeArgs {
     #[command(flatten)]
     store: StoreArgs,
 
+    /// Where this replica keeps the snapshot of its index, so that a start maps it and reads
+    /// only the newer changes of the log (default with the embedded store:
+    /// `<data-dir>/index.vidx`; on PostgreSQL, none unless given: one file per replica).
+    #[arg(long, value_name = "PATH")]
+    snapshot: Option<PathBuf>,
+
     /// The largest upload accepted, in bytes.
     #[arg(long, default_value_t = 32 << 20, value_name = "BYTES")]
     max_upload_bytes: usize,
@@ -53,6 +59,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let database_url = args.store.database_url()?;
     let mut config = vigie_server::Config::new(args.listen, database_url);
     config.max_upload_bytes = args.max_upload_bytes;
+    config.snapshot_path = args.snapshot.or_else(|| {
+        let embedded = args.store.database_url.is_none();
+        embedded.then(|| args.store.data_dir.join("index.vidx"))
+    });
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let shutdown = async {
