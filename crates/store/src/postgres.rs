@@ -14,7 +14,7 @@
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
-use crate::{Logs, NewContent, StoreError};
+use crate::{ChangeKind, Logs, NewContent, StoreError};
 
 /// Connects to the database the URL names and migrates it.
 pub(crate) async fn open(url: &str) -> Result<PgPool, StoreError> {
@@ -114,6 +114,34 @@ pub(crate) async fn insert_signal_rows(
     copy_in(
         connection,
         "COPY signals (id, content_id, signal_type, value) FROM STDIN",
+        data,
+    )
+    .await
+}
+
+/// Appends change rows of `kind` for signals `(content id, type, value)` with ids from
+/// `first_signal`, in that order; the log numbers them as they come.
+pub(crate) async fn insert_change_rows(
+    connection: &mut PgConnection,
+    bank_id: i64,
+    kind: ChangeKind,
+    first_signal: i64,
+    signals: &[(i64, &str, &str)],
+) -> Result<(), StoreError> {
+    let mut data = String::new();
+    for (signal_id, (content_id, signal_type, value)) in (first_signal..).zip(signals) {
+        data.push_str(&format!(
+            "{bank_id}\t{content_id}\t{signal_id}\t{}\t",
+            kind.as_str()
+        ));
+        push_copy_field(&mut data, Some(signal_type));
+        data.push('\t');
+        push_copy_field(&mut data, Some(value));
+        data.push('\n');
+    }
+    copy_in(
+        connection,
+        "COPY changes (bank_id, content_id, signal_id, kind, signal_type, value) FROM STDIN",
         data,
     )
     .await

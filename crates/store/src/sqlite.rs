@@ -17,7 +17,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
-use crate::{Logs, NewContent, StoreError};
+use crate::{ChangeKind, Logs, NewContent, StoreError};
 
 /// How long a writer waits for another to finish before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -130,6 +130,37 @@ pub(crate) async fn insert_signal_rows(
             insert = insert
                 .bind(*id)
                 .bind(*content_id)
+                .bind(*signal_type)
+                .bind(*value);
+        }
+        insert.execute(&mut *connection).await?;
+    }
+    Ok(())
+}
+
+/// Appends change rows of `kind` for signals `(content id, type, value)` with ids from
+/// `first_signal`, in that order; the log numbers them as they come.
+pub(crate) async fn insert_change_rows(
+    connection: &mut SqliteConnection,
+    bank_id: i64,
+    kind: ChangeKind,
+    first_signal: i64,
+    signals: &[(i64, &str, &str)],
+) -> Result<(), StoreError> {
+    let rows: Vec<_> = (first_signal..).zip(signals).collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = values_sql(
+            "INSERT INTO changes (bank_id, content_id, signal_id, kind, signal_type, value)",
+            chunk.len(),
+            6,
+        );
+        let mut insert = sqlx::query(&sql);
+        for (signal_id, (content_id, signal_type, value)) in chunk {
+            insert = insert
+                .bind(bank_id)
+                .bind(*content_id)
+                .bind(*signal_id)
+                .bind(kind.as_str())
                 .bind(*signal_type)
                 .bind(*value);
         }
