@@ -26,6 +26,52 @@ pub struct ServeArgs {
     /// The largest upload accepted, in bytes.
     #[arg(long, default_value_t = 32 << 20, value_name = "BYTES")]
     max_upload_bytes: usize,
+
+    /// How log lines are written to standard error: `text` for people, `json` (one object a
+    /// line) for a log collector. `RUST_LOG` chooses the levels (default `info`).
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Sends the server's `tracing` events to standard error.
+fn start_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM (what service managers send to stop a process).
+async fn stop_requested() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    () = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => interrupt.await,
+        }
+    }
+    #[cfg(not(unix))]
+    interrupt.await;
 }
 
 /// Which store to open: the embedded one in a data directory, or PostgreSQL.
@@ -56,6 +102,7 @@ impl StoreArgs {
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    start_logging(args.log_format);
     let database_url = args.store.database_url()?;
     let mut config = vigie_server::Config::new(args.listen, database_url);
     config.max_upload_bytes = args.max_upload_bytes;
@@ -65,11 +112,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     });
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        let started = vigie_server::start(config, shutdown).await?;
+        let started = vigie_server::start(config, stop_requested()).await?;
         let base = format!("http://{}", started.address);
+        tracing::info!(address = %started.address, "serving");
         eprintln!("vigie: serving on {base}");
         if let Some(token) = &started.setup_token {
             eprintln!(
@@ -77,6 +122,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             );
         }
         started.serving.await.context("the server task")??;
+        tracing::info!("stopped: in-flight requests finished");
         eprintln!("vigie: stopped");
         anyhow::Ok(ExitCode::SUCCESS)
     })
