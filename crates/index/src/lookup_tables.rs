@@ -65,7 +65,7 @@ impl Chunk {
 }
 
 /// `n` choose `k`, as a float (for costs).
-fn binomial(n: u32, k: u32) -> f64 {
+pub(crate) fn binomial(n: u32, k: u32) -> f64 {
     (0..k).fold(1.0, |acc, i| acc * f64::from(n - i) / f64::from(i + 1))
 }
 

@@ -71,7 +71,10 @@ impl<'q> QueryTables<'q> {
     /// How many buckets each stored hash probes at this radius: the cost per stored hash, to
     /// weigh against one full comparison per query for a flat scan.
     pub(crate) fn probes_per_entry(radius: u32) -> usize {
-        CHUNKS * flip_masks(radius / 16).len()
+        let masks: f64 = (0..=(radius / 16).min(16))
+            .map(|bits| crate::lookup_tables::binomial(16, bits))
+            .sum();
+        CHUNKS * masks as usize
     }
 
     /// Builds the tables over at most [`MAX_QUERIES`] queries.
@@ -208,13 +211,6 @@ static LOW_BITS: std::sync::LazyLock<[[u64; 64]; MAX_SUB_RADIUS as usize + 1]> =
         }
         table
     });
-
-/// Every 16-bit mask with at most `bits` bits set, fewest bits first.
-fn flip_masks(bits: u32) -> Vec<u16> {
-    let mut masks: Vec<u16> = (0..=u16::MAX).filter(|m| m.count_ones() <= bits).collect();
-    masks.sort_by_key(|m| m.count_ones());
-    masks
-}
 
 #[cfg(test)]
 mod tests {
