@@ -394,7 +394,12 @@ impl PdqIndex {
                     .as_ref()
                     .is_some_and(|tables| tables.worthwhile(radius));
                 if !large && tables_worthwhile {
-                    // A small batch against lookup tables: each query on its own.
+                    // A small batch against lookup tables: each query on its own. A single
+                    // query stays on the calling thread: handing it to the pool and waiting
+                    // would cost two thread switches for a lookup of a fraction of a millisecond.
+                    if let [query] = queries {
+                        return vec![self.range(query, radius)];
+                    }
                     return queries.par_iter().map(|q| self.range(q, radius)).collect();
                 }
                 large
