@@ -86,6 +86,15 @@ impl ApiError {
         )
     }
 
+    /// The request took longer than the server allows.
+    pub fn timed_out(limit: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!("the request took longer than {} s", limit.as_secs_f64()),
+        )
+    }
+
     /// Too many requests from one client.
     pub fn rate_limited() -> Self {
         Self::new(

@@ -46,6 +46,9 @@ pub struct Config {
     pub hash_options: HashOptions,
     /// The bounds of fetching a `url=` parameter. Its `allow_loopback` is for tests only.
     pub fetch_policy: vigie_fetch::Policy,
+    /// The longest a request may take, reading its body included; past it the client gets
+    /// `timeout` (a slow or stalled upload cannot hold a connection and its memory forever).
+    pub request_timeout: std::time::Duration,
     /// Where this replica keeps the snapshot of its index that start-up begins from (each
     /// replica its own file); `None` loads the whole change log at every start.
     pub snapshot_path: Option<PathBuf>,
@@ -60,6 +63,7 @@ impl Config {
             max_upload_bytes: 32 << 20,
             hash_options: HashOptions::default(),
             fetch_policy: vigie_fetch::Policy::default(),
+            request_timeout: std::time::Duration::from_secs(60),
             snapshot_path: None,
         }
     }

@@ -216,6 +216,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     router
         .layer(middleware::from_fn_with_state(state.clone(), authorise))
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::record,
@@ -313,6 +314,16 @@ async fn authorise(
     }
     request.extensions_mut().insert(principal);
     next.run(request).await
+}
+
+/// Answers `timeout` to a request that takes longer than the configured limit. The handler's
+/// work is dropped at that point; a write already committed stays committed (and audited).
+async fn time_limit(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let limit = state.config.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::timed_out(limit).into_response(),
+    }
 }
 
 /// The caller: an API key in `Authorization: Bearer`, else a session cookie, else nobody. A

@@ -909,3 +909,31 @@ async fn loopback_urls_are_refused_without_the_test_setting() {
         "{error}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_upload_is_cut_off_at_the_request_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("t.sqlite3").display());
+    let mut config = vigie_server::Config::new("127.0.0.1:0".parse().unwrap(), &database);
+    config.request_timeout = Duration::from_millis(300);
+    let server = start_with(config).await;
+    let client = Client::new();
+    let cookie = first_admin(&client, &server).await;
+    let address = server.base.strip_prefix("http://").unwrap().to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    // Half of the announced body, then nothing.
+    let head = format!(
+        "POST /h/hash HTTP/1.1\r\nHost: {address}\r\nCookie: {cookie}\r\n\
+         Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 1000\r\n\r\n--x\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut response = vec![0u8; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut response))
+        .await
+        .expect("the server answers without waiting for the rest of the body")
+        .unwrap();
+    let response = String::from_utf8_lossy(&response[..read]);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(response.contains("\"code\":\"timeout\""), "{response}");
+}
