@@ -60,6 +60,7 @@ mod on_sqlite {
     type Db = sqlx::Sqlite;
     use crate::sqlite as dialect;
     include!("queries.rs");
+    include!("triage_queries.rs");
 }
 
 /// The queries compiled for PostgreSQL.
@@ -67,6 +68,7 @@ mod on_postgres {
     type Db = sqlx::Postgres;
     use crate::postgres as dialect;
     include!("queries.rs");
+    include!("triage_queries.rs");
 }
 
 /// Which database a store runs on.
@@ -99,6 +101,14 @@ macro_rules! dispatch {
         }
     };
 }
+
+// After `dispatch!`, which its `impl Store` block uses.
+mod triage;
+pub use triage::{
+    case_target, item_target, utc_day_start, Case, CaseFile, CaseNote, Classification, Exposure,
+    Figures, ItemMedia, ItemStatus, NewCaseFile, QueueEntry, ReportSummary, Reveal, RevealOutcome,
+    TimelineEvent, TriageItem, CASE_FILE_ACTION, CASE_NOTE_ACTION, DAY_MS,
+};
 
 impl Store {
     /// Opens the store and brings its schema up to date. `postgres://...` (or `postgresql://`)

@@ -13,3 +13,4 @@ mod banks;
 mod contents;
 mod import;
 mod listen;
+mod triage;
