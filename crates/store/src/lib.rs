@@ -107,7 +107,7 @@ mod triage;
 pub use triage::{
     case_target, item_target, utc_day_start, Case, CaseFile, CaseNote, Classification, Exposure,
     Figures, ItemMedia, ItemStatus, NewCaseFile, QueueEntry, ReportSummary, Reveal, RevealOutcome,
-    TimelineEvent, TriageItem, CASE_FILE_ACTION, CASE_NOTE_ACTION, DAY_MS,
+    RevealRequest, TimelineEvent, TriageItem, CASE_FILE_ACTION, CASE_NOTE_ACTION, DAY_MS,
 };
 
 impl Store {

@@ -187,6 +187,20 @@ pub struct Reveal {
     pub expires_at: i64,
 }
 
+/// An analyst's request to see an item's original.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevealRequest {
+    pub item_id: i64,
+    pub user_id: i64,
+    pub now: i64,
+    /// How long the reveal holds.
+    pub lifetime_ms: i64,
+    /// When the analyst's day began (reveals since then count against the limit).
+    pub day_start: i64,
+    /// How many distinct items the analyst may reveal in a day; `None` for no limit.
+    pub daily_limit: Option<i64>,
+}
+
 /// What asking for a reveal came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RevealOutcome {
@@ -398,31 +412,17 @@ impl Store {
         dispatch!(self.decide_item(item_id, user_id, classification, now, audit))
     }
 
-    /// Opens the media of an item `user_id` has claimed until `now + lifetime_ms`, ending any
-    /// reveal of theirs still open (one item at a time), with the audit row `audit` makes of
-    /// the reveal. With `daily_limit`, refuses a new item once the analyst has revealed that
+    /// Opens the media of an item the analyst has claimed until `now + lifetime_ms`, ending
+    /// any reveal of theirs still open (one item at a time), with the audit row `audit` makes
+    /// of the reveal. With a daily limit, refuses a new item once the analyst has revealed that
     /// many since `day_start` (the items already revealed today may be seen again).
-    /// `Conflict` if the item is not claimed by `user_id`.
-    #[allow(clippy::too_many_arguments)]
+    /// `Conflict` if the item is not claimed by the analyst.
     pub async fn reveal_item(
         &self,
-        item_id: i64,
-        user_id: i64,
-        now: i64,
-        lifetime_ms: i64,
-        day_start: i64,
-        daily_limit: Option<i64>,
+        request: &RevealRequest,
         audit: impl FnOnce(&Reveal) -> NewAuditEntry,
     ) -> Result<RevealOutcome, StoreError> {
-        dispatch!(self.reveal_item(
-            item_id,
-            user_id,
-            now,
-            lifetime_ms,
-            day_start,
-            daily_limit,
-            audit
-        ))
+        dispatch!(self.reveal_item(request, audit))
     }
 
     /// The reveal of this item by this analyst still open at `now`, if any.

@@ -170,14 +170,17 @@ pub(crate) async fn decide_item(
 
 pub(crate) async fn reveal_item(
     pool: &Pool<Db>,
-    item_id: i64,
-    user_id: i64,
-    now: i64,
-    lifetime_ms: i64,
-    day_start: i64,
-    daily_limit: Option<i64>,
+    request: &crate::triage::RevealRequest,
     audit: impl FnOnce(&Reveal) -> NewAuditEntry,
 ) -> Result<RevealOutcome, StoreError> {
+    let crate::triage::RevealRequest {
+        item_id,
+        user_id,
+        now,
+        lifetime_ms,
+        day_start,
+        daily_limit,
+    } = *request;
     let mut transaction = dialect::begin_write(pool, Logs::Audit).await?;
     let item = fetch_triage_item(&mut transaction, item_id).await?;
     if item.status != crate::triage::ItemStatus::Claimed || item.claimed_by != Some(user_id) {

@@ -4,7 +4,7 @@
 
 use vigie_store::{
     case_target, item_target, Classification, ItemStatus, NewAuditEntry, NewCaseFile,
-    RevealOutcome, Role, StoreError, TimelineEvent, DAY_MS,
+    RevealOutcome, RevealRequest, Role, StoreError, TimelineEvent, DAY_MS,
 };
 
 use crate::support::{audited, TestDb};
@@ -334,12 +334,14 @@ async fn reveals_are_counted_day_by_day(db: &TestDb) {
         async move {
             store
                 .reveal_item(
-                    item,
-                    user,
-                    at,
-                    60_000,
-                    vigie_store::utc_day_start(at),
-                    limit,
+                    &RevealRequest {
+                        item_id: item,
+                        user_id: user,
+                        now: at,
+                        lifetime_ms: 60_000,
+                        day_start: vigie_store::utc_day_start(at),
+                        daily_limit: limit,
+                    },
                     |r| entry("item.reveal", &item_target(r.item_id), at),
                 )
                 .await
@@ -523,7 +525,7 @@ async fn a_case_keeps_its_timeline(db: &TestDb) {
         [1, 2, 3, 4, 5, 6]
     );
     assert_eq!(store.case_files(case.id).await.unwrap().len(), 1);
-    assert_eq!(store.case_notes(case.id).await.unwrap(), [note.clone()]);
+    assert_eq!(store.case_notes(case.id).await.unwrap(), [note]);
     // Something happens to an item after it joined: the timeline shows it.
     store
         .decide_item(
@@ -689,9 +691,17 @@ async fn figures_add_up_the_work(db: &TestDb) {
             .unwrap();
         if reveal {
             store
-                .reveal_item(id, anne, now, 60_000, DAY, None, |_| {
-                    entry("item.reveal", "x", 1)
-                })
+                .reveal_item(
+                    &RevealRequest {
+                        item_id: id,
+                        user_id: anne,
+                        now,
+                        lifetime_ms: 60_000,
+                        day_start: DAY,
+                        daily_limit: None,
+                    },
+                    |_| entry("item.reveal", "x", 1),
+                )
                 .await
                 .unwrap();
         }
