@@ -15,6 +15,8 @@
 //!   urgency in the queue.
 //! - [`classification`]: the analyst's classification in each partner's scheme, and the
 //!   [`Decision`] taken on an item.
+//! - [`export`]: a case ([`export::CaseExport`]) written as NCMEC CyberTipline XML, ICCAM JSON,
+//!   Project VIC VICS 2.0 JSON, or a police referral package (a zip).
 //!
 //! **Architecture invariant:** this crate is pure. It knows no file, network, database or HTTP,
 //! and no other Vigie crate: exports write to the `Write` (or `Write + Seek`) the caller hands
@@ -23,6 +25,7 @@
 
 pub mod category;
 pub mod classification;
+pub mod export;
 pub mod url;
 
 pub use category::ReportCategory;
