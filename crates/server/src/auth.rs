@@ -29,11 +29,18 @@ pub enum Permission {
     Metrics,
     /// Manage users and keys, read the audit log.
     Admin,
+    /// Work the hotline's queue: claim, reveal, classify and decide items, build and export
+    /// cases. People only (analysts and administrators): a reveal is a person's exposure, so
+    /// no API key holds it.
+    Triage,
+    /// Read the hotline's figures (counts only, no report content): every signed-in person,
+    /// read-only accounts included, and keys with the `figures` scope.
+    Figures,
 }
 
 impl Permission {
     /// Every permission, for the authorisation matrix.
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 9] = [
         Permission::Public,
         Permission::Lookup,
         Permission::Hash,
@@ -41,6 +48,8 @@ impl Permission {
         Permission::BankWrite,
         Permission::Metrics,
         Permission::Admin,
+        Permission::Triage,
+        Permission::Figures,
     ];
 
     /// The name an API key's scopes use.
@@ -53,6 +62,8 @@ impl Permission {
             Permission::BankWrite => "bank.write",
             Permission::Metrics => "metrics",
             Permission::Admin => "admin",
+            Permission::Triage => "triage",
+            Permission::Figures => "figures",
         }
     }
 }
@@ -64,7 +75,10 @@ pub fn role_permits(role: Role, permission: Permission) -> bool {
         (Role::Admin, _) => true,
         (Role::Analyst, Permission::Admin) => false,
         (Role::Analyst, _) => true,
-        (Role::ReadOnly, Permission::Lookup | Permission::Hash | Permission::BankRead) => true,
+        (
+            Role::ReadOnly,
+            Permission::Lookup | Permission::Hash | Permission::BankRead | Permission::Figures,
+        ) => true,
         (Role::ReadOnly, _) => false,
     }
 }
@@ -88,8 +102,9 @@ impl Principal {
             Principal::Anonymous => false,
             Principal::User(user) => !user.disabled && role_permits(user.role, permission),
             Principal::Key(key) => {
-                // An admin scope is never granted to keys: people manage people.
-                permission != Permission::Admin
+                // An admin scope is never granted to keys: people manage people. Nor is
+                // triage: what an analyst sees is counted against a person.
+                !matches!(permission, Permission::Admin | Permission::Triage)
                     && key
                         .scopes
                         .operations
@@ -171,6 +186,9 @@ mod tests {
         assert!(role_permits(Role::Analyst, Permission::BankWrite));
         assert!(!role_permits(Role::Analyst, Permission::Admin));
         assert!(role_permits(Role::Admin, Permission::Admin));
+        assert!(role_permits(Role::Analyst, Permission::Triage));
+        assert!(!role_permits(Role::ReadOnly, Permission::Triage));
+        assert!(role_permits(Role::ReadOnly, Permission::Figures));
     }
 
     #[test]

@@ -12,13 +12,16 @@
 
 pub mod audit_writer;
 pub mod auth;
+pub mod cases;
 pub mod error;
+pub mod figures;
 pub mod hma;
 pub mod matcher;
 pub mod metrics;
 pub mod routes;
 pub mod setup;
 pub mod snapshot;
+pub mod triage;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -53,6 +56,8 @@ pub struct Config {
     /// Where this replica keeps the snapshot of its index that start-up begins from (each
     /// replica its own file); `None` loads the whole change log at every start.
     pub snapshot_path: Option<PathBuf>,
+    /// How analysts work (reveal time, daily limit, breaks) and who the hotline is.
+    pub hotline: triage::HotlineSettings,
 }
 
 impl Config {
@@ -66,6 +71,7 @@ impl Config {
             fetch_policy: vigie_fetch::Policy::default(),
             request_timeout: std::time::Duration::from_secs(60),
             snapshot_path: None,
+            hotline: triage::HotlineSettings::default(),
         }
     }
 }

@@ -17,7 +17,7 @@ use axum::Router;
 
 use crate::auth::{secret_digest, Permission, Principal};
 use crate::error::ApiError;
-use crate::{hma, metrics, setup, web, AppState};
+use crate::{cases, figures, hma, metrics, setup, triage, web, AppState};
 
 /// One route: what it answers and who may call it.
 #[derive(Debug, Clone, Copy)]
@@ -212,6 +212,110 @@ pub const ROUTES: &[RouteSpec] = &[
         Permission::Admin,
         "Check the audit log chain",
     ),
+    route(
+        "GET",
+        "/triage",
+        Permission::Triage,
+        "The triage queue, most urgent first, and the items resolved lately",
+    ),
+    route(
+        "GET",
+        "/triage/exposure",
+        Permission::Admin,
+        "The supervisor's view: every analyst's items revealed today",
+    ),
+    route(
+        "GET",
+        "/triage/items/{item_id}",
+        Permission::Triage,
+        "An item with its reports, its blurred media and the classification form",
+    ),
+    route(
+        "POST",
+        "/triage/items/{item_id}/claim",
+        Permission::Triage,
+        "Claim an item (one analyst an item)",
+    ),
+    route(
+        "POST",
+        "/triage/items/{item_id}/release",
+        Permission::Triage,
+        "Put a claimed item back in the queue",
+    ),
+    route(
+        "POST",
+        "/triage/items/{item_id}/reveal",
+        Permission::Triage,
+        "Reveal a claimed item's original for a limited time (audited, counted)",
+    ),
+    route(
+        "POST",
+        "/triage/items/{item_id}/decide",
+        Permission::Triage,
+        "Classify (ICCAM, NCMEC, Project VIC) and decide a claimed item",
+    ),
+    route(
+        "POST",
+        "/triage/items/{item_id}/case",
+        Permission::Triage,
+        "Put an item in an open case, or in a new one",
+    ),
+    route("GET", "/cases", Permission::Triage, "The cases"),
+    route("POST", "/cases", Permission::Triage, "Open a case"),
+    route(
+        "GET",
+        "/cases/{case_id}",
+        Permission::Triage,
+        "A case: items, notes, files, timeline",
+    ),
+    route(
+        "POST",
+        "/cases/{case_id}/items/{item_id}/remove",
+        Permission::Triage,
+        "Take an item out of a case",
+    ),
+    route(
+        "POST",
+        "/cases/{case_id}/notes",
+        Permission::Triage,
+        "Add a note to a case",
+    ),
+    route(
+        "POST",
+        "/cases/{case_id}/close",
+        Permission::Triage,
+        "Close a case",
+    ),
+    route(
+        "GET",
+        "/cases/{case_id}/export/cybertipline.xml",
+        Permission::Triage,
+        "The case as an NCMEC CyberTipline report (XML; audited)",
+    ),
+    route(
+        "GET",
+        "/cases/{case_id}/export/iccam.json",
+        Permission::Triage,
+        "The case as an ICCAM report (JSON; audited)",
+    ),
+    route(
+        "GET",
+        "/cases/{case_id}/export/vics.json",
+        Permission::Triage,
+        "The case's media as Project VIC VICS 2.0 JSON (audited)",
+    ),
+    route(
+        "GET",
+        "/cases/{case_id}/export/referral.zip",
+        Permission::Triage,
+        "The police referral package: manifest, hashes, custody, audit, sealed evidence (audited)",
+    ),
+    route(
+        "GET",
+        "/figures",
+        Permission::Figures,
+        "The hotline's figures: reports per day and category, resolved without a reveal, queue age",
+    ),
 ];
 
 /// The router: every route of [`ROUTES`], behind the authorisation layer.
@@ -268,6 +372,25 @@ fn handler_for(spec: &RouteSpec) -> axum::routing::MethodRouter<Arc<AppState>> {
         ("POST", "/admin/api_keys") => post(setup::create_api_key),
         ("DELETE", "/admin/api_keys/{key_id}") => delete(setup::revoke_api_key),
         ("GET", "/admin/audit/verify") => get(setup::verify_audit),
+        ("GET", "/triage") => get(triage::queue_page),
+        ("GET", "/triage/exposure") => get(triage::exposure_page),
+        ("GET", "/triage/items/{item_id}") => get(triage::item_page),
+        ("POST", "/triage/items/{item_id}/claim") => post(triage::claim),
+        ("POST", "/triage/items/{item_id}/release") => post(triage::release),
+        ("POST", "/triage/items/{item_id}/reveal") => post(triage::reveal),
+        ("POST", "/triage/items/{item_id}/decide") => post(triage::decide),
+        ("POST", "/triage/items/{item_id}/case") => post(cases::add_item),
+        ("GET", "/cases") => get(cases::cases_page),
+        ("POST", "/cases") => post(cases::create_case),
+        ("GET", "/cases/{case_id}") => get(cases::case_page),
+        ("POST", "/cases/{case_id}/items/{item_id}/remove") => post(cases::remove_item),
+        ("POST", "/cases/{case_id}/notes") => post(cases::add_note),
+        ("POST", "/cases/{case_id}/close") => post(cases::close_case),
+        ("GET", "/cases/{case_id}/export/cybertipline.xml") => get(cases::export_cybertipline),
+        ("GET", "/cases/{case_id}/export/iccam.json") => get(cases::export_iccam),
+        ("GET", "/cases/{case_id}/export/vics.json") => get(cases::export_vics),
+        ("GET", "/cases/{case_id}/export/referral.zip") => get(cases::export_referral),
+        ("GET", "/figures") => get(figures::figures_page),
         (method, path) => unreachable!("no handler for {method} {path}"),
     }
 }

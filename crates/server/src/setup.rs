@@ -450,7 +450,12 @@ pub async fn create_api_key(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let known: Vec<&str> = Permission::ALL
         .iter()
-        .filter(|p| !matches!(p, Permission::Public | Permission::Admin))
+        .filter(|p| {
+            !matches!(
+                p,
+                Permission::Public | Permission::Admin | Permission::Triage
+            )
+        })
         .map(|p| p.scope_name())
         .collect();
     if let Some(unknown) = body

@@ -144,6 +144,9 @@ pub struct Page {
     pub user: Option<String>,
     /// The path of the request, for the language switch.
     pub path: String,
+    /// On analysts' pages, the items the signed-in analyst has revealed today, shown in the
+    /// header of each (set by the page's handler: `triage::Analyst::page`).
+    pub exposure: Option<i64>,
     /// Whether the CSRF cookie must be set (the browser has none yet).
     new_csrf: bool,
     /// Whether the language was chosen with the switch and must be remembered.
@@ -188,6 +191,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
             csrf: existing.unwrap_or_else(new_secret),
             user,
             path: parts.uri.path().to_string(),
+            exposure: None,
             chosen_lang: chosen.is_some(),
         })
     }

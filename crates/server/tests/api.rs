@@ -331,7 +331,7 @@ async fn every_route_answers_each_caller_as_the_authorisation_matrix_says() {
             ("analyst", p) => p != Permission::Admin,
             ("readonly", p) => matches!(
                 p,
-                Permission::Lookup | Permission::Hash | Permission::BankRead
+                Permission::Lookup | Permission::Hash | Permission::BankRead | Permission::Figures
             ),
             ("lookup key", p) => p == Permission::Lookup,
             ("metrics key", p) => p == Permission::Metrics,
@@ -361,7 +361,9 @@ async fn every_route_answers_each_caller_as_the_authorisation_matrix_says() {
             .path
             .replace("{bank_name}", "OTHER")
             .replace("{content_id}", "1")
-            .replace("{key_id}", "999");
+            .replace("{key_id}", "999")
+            .replace("{item_id}", "999")
+            .replace("{case_id}", "999");
         for (caller, credential) in &callers {
             let method = reqwest::Method::from_bytes(spec.method.as_bytes()).unwrap();
             let mut request = client.request(method, format!("{base}{path}"));

@@ -1,0 +1,628 @@
+//! The analyst's pages: the triage queue, an item with its reports, claiming, the blurred
+//! thumbnail, the audited time-limited reveal of the original, the classification and
+//! decision, and the supervisor's view of everyone's exposure.
+//!
+//! Analysts see as little as possible. An item's media reaches the browser only as a blurred
+//! greyscale thumbnail the server renders (`vigie-media`) from the decrypted bytes, which never
+//! leave the server otherwise. The original is served only while a reveal holds: the analyst
+//! who claimed the item asks for it explicitly, the reveal is written with its audit row and an
+//! expiry ([`HotlineSettings::reveal_seconds`]), a new reveal ends the previous one, and the
+//! bytes go out with `Cache-Control: no-store`. Each analyst's items revealed today are counted
+//! in the header of every analyst page; past [`HotlineSettings::daily_reveal_limit`] a reveal
+//! is refused, and every [`HotlineSettings::break_every`] reveals the page suggests a break.
+//!
+//! Days are UTC days. Pages work without JavaScript: every action is a form posting with the
+//! page's CSRF token, answered by a redirect to the page that shows its result.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::{Extension, Form};
+use serde::Deserialize;
+use serde_json::json;
+use vigie_hotline::{
+    AgeGroup, Decision, Gender, IccamClassification, NcmecCategory, SiteType, VicsCategory,
+};
+use vigie_store::{
+    item_target, utc_day_start, Classification, ItemStatus, RevealOutcome, RevealRequest, Role,
+    StoreError, User,
+};
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::web::{self, Page};
+use crate::{audit_entry, now, AppState};
+
+/// How the hotline's analysts work, and who the hotline is in what it exports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HotlineSettings {
+    /// How long a reveal of an original lasts.
+    pub reveal_seconds: u64,
+    /// How many distinct items one analyst may reveal in a UTC day; 0 for no limit.
+    pub daily_reveal_limit: u32,
+    /// Suggest a break after every this many reveals in a day; 0 never.
+    pub break_every: u32,
+    /// The hotline's name, country (ISO 3166-1 alpha-2) and contact address, as exports give
+    /// them to recipients.
+    pub name: String,
+    pub country: String,
+    pub contact_email: String,
+}
+
+impl Default for HotlineSettings {
+    fn default() -> Self {
+        HotlineSettings {
+            reveal_seconds: 60,
+            daily_reveal_limit: 50,
+            break_every: 10,
+            name: "Vigie hotline".into(),
+            country: "FR".into(),
+            contact_email: "hotline@example.invalid".into(),
+        }
+    }
+}
+
+/// The most items the queue page lists.
+const QUEUE_PAGE: i64 = 200;
+
+/// The most resolved items the queue page lists under it.
+const RESOLVED_PAGE: i64 = 50;
+
+/// The signed-in person of a triage route (the route table lets only people through).
+pub(crate) fn person(principal: &Principal) -> Result<&User, ApiError> {
+    match principal {
+        Principal::User(user) => Ok(user),
+        _ => Err(ApiError::forbidden("sign in as an analyst")),
+    }
+}
+
+/// Fills the header's exposure counter (items revealed since the UTC day began) for a
+/// person who works the queue; read-only accounts have none.
+pub(crate) async fn with_exposure(
+    state: &AppState,
+    principal: &Principal,
+    mut page: Page,
+) -> Result<Page, ApiError> {
+    if let Principal::User(user) = principal {
+        if matches!(user.role, Role::Analyst | Role::Admin) {
+            let day = utc_day_start(now());
+            page.exposure = Some(state.store.revealed_today(user.id, day).await?);
+        }
+    }
+    Ok(page)
+}
+
+#[derive(askama::Template)]
+#[template(path = "triage/queue.html")]
+struct QueuePage {
+    page: Page,
+    queue: Vec<QueueRow>,
+    resolved: Vec<ResolvedRow>,
+}
+
+struct QueueRow {
+    id: i64,
+    what: String,
+    category: String,
+    urgency: i64,
+    reporters: i64,
+    waiting: String,
+    claimed_by: String,
+}
+
+struct ResolvedRow {
+    id: i64,
+    what: String,
+    status: String,
+    by: String,
+    decision: String,
+    reveals: i64,
+}
+
+/// `GET /triage`: the queue, most urgent first, and what was resolved lately (known material
+/// among it, resolved from a bank with no reveal).
+pub async fn queue_page(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    page: Page,
+) -> Result<Response, ApiError> {
+    let page = with_exposure(&state, &principal, page).await?;
+    let at = now();
+    let queue = state
+        .store
+        .triage_queue(QUEUE_PAGE)
+        .await?
+        .into_iter()
+        .map(|entry| QueueRow {
+            id: entry.item.id,
+            what: describe(&entry.item),
+            category: entry.item.category.clone(),
+            urgency: entry.item.urgency,
+            reporters: entry.item.reporters,
+            waiting: duration_text(at - entry.item.first_reported_at),
+            claimed_by: entry.item.claimed_by_name.clone().unwrap_or_default(),
+        })
+        .collect();
+    let resolved = state
+        .store
+        .resolved_items(RESOLVED_PAGE)
+        .await?
+        .into_iter()
+        .map(|item| ResolvedRow {
+            id: item.id,
+            what: describe(&item),
+            status: item.status.as_str().to_owned(),
+            by: match item.status {
+                ItemStatus::Known => item.matched_bank.clone().unwrap_or_default(),
+                _ => item.decided_by_name.clone().unwrap_or_default(),
+            },
+            decision: item.decision.clone().unwrap_or_default(),
+            reveals: item.reveals,
+        })
+        .collect();
+    let shown = QueuePage {
+        page,
+        queue,
+        resolved,
+    };
+    Ok(web::render(&shown.page, &shown))
+}
+
+#[derive(askama::Template)]
+#[template(path = "triage/item.html")]
+struct ItemPage {
+    page: Page,
+    item: vigie_store::TriageItem,
+    what: String,
+    reports: Vec<vigie_store::ReportSummary>,
+    has_media: bool,
+    mine: bool,
+    claimed_by: String,
+    /// The reveal open now, as "until" text, if this analyst has one on this item.
+    revealed_until: Option<String>,
+    message: Option<String>,
+    take_a_break: bool,
+    options: ClassificationOptions,
+    open_cases: Vec<(i64, String)>,
+}
+
+/// The codes of each classification scheme, for the form's menus.
+struct ClassificationOptions {
+    iccam: Vec<&'static str>,
+    site_types: Vec<&'static str>,
+    age_groups: Vec<&'static str>,
+    genders: Vec<&'static str>,
+    ncmec: Vec<&'static str>,
+    vics: Vec<u8>,
+    decisions: Vec<&'static str>,
+}
+
+impl ClassificationOptions {
+    fn new() -> Self {
+        ClassificationOptions {
+            iccam: IccamClassification::ALL.iter().map(|c| c.code()).collect(),
+            site_types: SiteType::ALL.iter().map(|c| c.code()).collect(),
+            age_groups: AgeGroup::ALL.iter().map(|c| c.code()).collect(),
+            genders: Gender::ALL.iter().map(|c| c.code()).collect(),
+            ncmec: NcmecCategory::ALL.iter().map(|c| c.code()).collect(),
+            vics: VicsCategory::ALL.iter().map(|c| c.number()).collect(),
+            decisions: Decision::ALL.iter().map(|c| c.code()).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ItemQuery {
+    /// Set after a reveal when the analyst has seen `break_every` more.
+    #[serde(default, rename = "break")]
+    take_a_break: Option<String>,
+}
+
+/// `GET /triage/items/{item_id}`.
+pub async fn item_page(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(item_id): Path<i64>,
+    Query(query): Query<ItemQuery>,
+    page: Page,
+) -> Result<Response, ApiError> {
+    let user = person(&principal)?;
+    render_item(
+        &state,
+        &principal,
+        user,
+        item_id,
+        page,
+        None,
+        query.take_a_break.is_some(),
+    )
+    .await
+}
+
+/// The item page, with `message` (why an action did not take) when there is one.
+async fn render_item(
+    state: &AppState,
+    principal: &Principal,
+    user: &User,
+    item_id: i64,
+    page: Page,
+    message: Option<String>,
+    take_a_break: bool,
+) -> Result<Response, ApiError> {
+    let page = with_exposure(state, principal, page).await?;
+    let entry = state.store.triage_item(item_id).await?;
+    let item = entry.item;
+    let mine = item.status == ItemStatus::Claimed && item.claimed_by == Some(user.id);
+    let revealed_until = if mine {
+        state
+            .store
+            .open_reveal(item_id, user.id, now())
+            .await?
+            .map(|reveal| clock_text(reveal.expires_at))
+    } else {
+        None
+    };
+    let open_cases = state
+        .store
+        .cases()
+        .await?
+        .into_iter()
+        .filter(|case| case.status == "open")
+        .map(|case| (case.id, case.title))
+        .collect();
+    let status = if message.is_some() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::OK
+    };
+    let shown = ItemPage {
+        page,
+        what: describe(&item),
+        has_media: item.media_type.is_some(),
+        claimed_by: item.claimed_by_name.clone().unwrap_or_default(),
+        item,
+        reports: entry.reports,
+        mine,
+        revealed_until,
+        message,
+        take_a_break,
+        options: ClassificationOptions::new(),
+        open_cases,
+    };
+    Ok(web::render_with_status(status, &shown.page, &shown))
+}
+
+/// A form with only its CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    pub(crate) csrf: String,
+}
+
+/// `POST /triage/items/{item_id}/claim`: the item becomes this analyst's; someone else's
+/// claim is shown on the item page.
+pub async fn claim(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(item_id): Path<i64>,
+    headers: HeaderMap,
+    page: Page,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    web::check_csrf(&headers, &form.csrf)?;
+    let user = person(&principal)?;
+    let audit = audit_entry(&principal, "item.claim", &item_target(item_id), json!({}));
+    match state
+        .store
+        .claim_item(item_id, user.id, now(), &audit)
+        .await
+    {
+        Ok(_) => Ok(to_item(item_id)),
+        Err(StoreError::Conflict(why)) => {
+            render_item(&state, &principal, user, item_id, page, Some(why), false).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `POST /triage/items/{item_id}/release`: back to the queue. An administrator may release
+/// anyone's claim (the items of someone gone home).
+pub async fn release(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(item_id): Path<i64>,
+    headers: HeaderMap,
+    page: Page,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    web::check_csrf(&headers, &form.csrf)?;
+    let user = person(&principal)?;
+    let supervisor = user.role == vigie_store::Role::Admin;
+    let audit = audit_entry(&principal, "item.release", &item_target(item_id), json!({}));
+    match state
+        .store
+        .release_item(item_id, user.id, supervisor, &audit)
+        .await
+    {
+        Ok(_) => Ok(web::see_other("/triage")),
+        Err(StoreError::Conflict(why)) => {
+            render_item(&state, &principal, user, item_id, page, Some(why), false).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `POST /triage/items/{item_id}/reveal`: opens the original for the configured time, if the
+/// analyst holds the item and is under the daily limit.
+pub async fn reveal(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(item_id): Path<i64>,
+    headers: HeaderMap,
+    page: Page,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    web::check_csrf(&headers, &form.csrf)?;
+    let user = person(&principal)?;
+    let settings = &state.config.hotline;
+    let entry = state.store.triage_item(item_id).await?;
+    if entry.item.media_type.is_none() {
+        let why = page.t.get("triage.no_media").to_owned();
+        return render_item(&state, &principal, user, item_id, page, Some(why), false).await;
+    }
+    let at = now();
+    let lifetime_ms =
+        i64::try_from(settings.reveal_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let limit = (settings.daily_reveal_limit > 0).then_some(i64::from(settings.daily_reveal_limit));
+    let outcome = state
+        .store
+        .reveal_item(
+            &RevealRequest {
+                item_id,
+                user_id: user.id,
+                now: at,
+                lifetime_ms,
+                day_start: utc_day_start(at),
+                daily_limit: limit,
+            },
+            |reveal| {
+                audit_entry(
+                    &principal,
+                    "item.reveal",
+                    &item_target(item_id),
+                    json!({"reveal": reveal.id, "expires_at": reveal.expires_at}),
+                )
+            },
+        )
+        .await;
+    match outcome {
+        Ok(RevealOutcome::Revealed { reveals_today, .. }) => {
+            let every = i64::from(settings.break_every);
+            let pause = every > 0 && reveals_today % every == 0;
+            let target = if pause {
+                format!("/triage/items/{item_id}?break=1")
+            } else {
+                format!("/triage/items/{item_id}")
+            };
+            Ok(web::see_other(&target))
+        }
+        Ok(RevealOutcome::LimitReached { items_today }) => {
+            let why = page
+                .t
+                .get("triage.limit_reached")
+                .replace("{count}", &items_today.to_string());
+            let mut refused =
+                render_item(&state, &principal, user, item_id, page, Some(why), false).await?;
+            *refused.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            Ok(refused)
+        }
+        Err(StoreError::Conflict(why)) => {
+            render_item(&state, &principal, user, item_id, page, Some(why), false).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The classification form: every scheme's code as vigie-hotline spells it; empty for none.
+#[derive(Debug, Deserialize)]
+pub struct DecisionForm {
+    csrf: String,
+    iccam: String,
+    #[serde(default)]
+    site_type: String,
+    #[serde(default)]
+    age_group: String,
+    #[serde(default)]
+    gender: String,
+    #[serde(default)]
+    ncmec: String,
+    #[serde(default)]
+    vics: String,
+    decision: String,
+}
+
+impl DecisionForm {
+    /// The classification, each code checked against its scheme.
+    fn classification(&self) -> Result<Classification, ApiError> {
+        let bad = |error: vigie_hotline::UnknownCode| {
+            ApiError::invalid("invalid_classification", error.to_string())
+        };
+        fn optional<T>(
+            code: &str,
+            parse: impl Fn(&str) -> Result<T, vigie_hotline::UnknownCode>,
+        ) -> Result<Option<String>, vigie_hotline::UnknownCode> {
+            if code.is_empty() {
+                Ok(None)
+            } else {
+                parse(code).map(|_| Some(code.to_owned()))
+            }
+        }
+        let vics = if self.vics.is_empty() {
+            None
+        } else {
+            let number: i64 = self.vics.parse().map_err(|_| {
+                ApiError::invalid("invalid_classification", "a VICS category is 0 to 4")
+            })?;
+            VicsCategory::from_number(number).map_err(bad)?;
+            Some(number)
+        };
+        IccamClassification::from_code(&self.iccam).map_err(bad)?;
+        Decision::from_code(&self.decision).map_err(bad)?;
+        Ok(Classification {
+            iccam_classification: self.iccam.clone(),
+            site_type: optional(&self.site_type, SiteType::from_code).map_err(bad)?,
+            age_group: optional(&self.age_group, AgeGroup::from_code).map_err(bad)?,
+            gender: optional(&self.gender, Gender::from_code).map_err(bad)?,
+            ncmec_category: optional(&self.ncmec, NcmecCategory::from_code).map_err(bad)?,
+            vics_category: vics,
+            decision: self.decision.clone(),
+        })
+    }
+}
+
+/// `POST /triage/items/{item_id}/decide`: classifies and decides a claimed item; it leaves the
+/// queue.
+pub async fn decide(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(item_id): Path<i64>,
+    headers: HeaderMap,
+    page: Page,
+    Form(form): Form<DecisionForm>,
+) -> Result<Response, ApiError> {
+    web::check_csrf(&headers, &form.csrf)?;
+    let user = person(&principal)?;
+    let classification = form.classification()?;
+    let audit = audit_entry(
+        &principal,
+        "item.decide",
+        &item_target(item_id),
+        json!({
+            "iccam": classification.iccam_classification,
+            "site_type": classification.site_type,
+            "age_group": classification.age_group,
+            "gender": classification.gender,
+            "ncmec": classification.ncmec_category,
+            "vics": classification.vics_category,
+            "decision": classification.decision,
+        }),
+    );
+    match state
+        .store
+        .decide_item(item_id, user.id, &classification, now(), &audit)
+        .await
+    {
+        Ok(_) => Ok(to_item(item_id)),
+        Err(StoreError::Conflict(why)) => {
+            render_item(&state, &principal, user, item_id, page, Some(why), false).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "triage/exposure.html")]
+struct ExposurePage {
+    page: Page,
+    rows: Vec<vigie_store::Exposure>,
+    limit: u32,
+}
+
+/// `GET /triage/exposure`: the supervisor's view: every analyst's items revealed today.
+pub async fn exposure_page(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    page: Page,
+) -> Result<Response, ApiError> {
+    let page = with_exposure(&state, &principal, page).await?;
+    let rows = state.store.exposure(utc_day_start(now())).await?;
+    let shown = ExposurePage {
+        page,
+        rows,
+        limit: state.config.hotline.daily_reveal_limit,
+    };
+    Ok(web::render(&shown.page, &shown))
+}
+
+/// After an action on an item, its page.
+fn to_item(item_id: i64) -> Response {
+    web::see_other(&format!("/triage/items/{item_id}"))
+}
+
+/// How an item is named in lists: its URL, or its file's hash.
+pub(crate) fn describe(item: &vigie_store::TriageItem) -> String {
+    match (&item.url, &item.sha256) {
+        (Some(url), _) => url.clone(),
+        (None, Some(sha256)) => format!("file {}", &sha256[..sha256.len().min(16)]),
+        (None, None) => format!("item {}", item.id),
+    }
+}
+
+/// A wait as people say it: "3 d 4 h", "2 h 5 min", "40 s".
+pub(crate) fn duration_text(ms: i64) -> String {
+    let seconds = ms.max(0) / 1000;
+    let (days, hours, minutes) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60);
+    if days > 0 {
+        format!("{days} d {hours} h")
+    } else if hours > 0 {
+        format!("{hours} h {minutes} min")
+    } else if minutes > 0 {
+        format!("{minutes} min")
+    } else {
+        format!("{seconds} s")
+    }
+}
+
+/// A time of day in UTC, `HH:MM:SS`.
+pub(crate) fn clock_text(at: i64) -> String {
+    let seconds = at.div_euclid(1000).rem_euclid(86_400);
+    format!(
+        "{:02}:{:02}:{:02} UTC",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_read_as_people_say_them() {
+        assert_eq!(duration_text(40_000), "40 s");
+        assert_eq!(duration_text(125_000), "2 min");
+        assert_eq!(duration_text(2 * 3_600_000 + 300_000), "2 h 5 min");
+        assert_eq!(duration_text(3 * 86_400_000 + 4 * 3_600_000), "3 d 4 h");
+        assert_eq!(duration_text(-5), "0 s");
+        assert_eq!(clock_text(3_600_000 + 61_000), "01:01:01 UTC");
+    }
+
+    #[test]
+    fn a_decision_form_takes_only_known_codes() {
+        let form = |iccam: &str, vics: &str, decision: &str| DecisionForm {
+            csrf: String::new(),
+            iccam: iccam.into(),
+            site_type: "forum".into(),
+            age_group: String::new(),
+            gender: String::new(),
+            ncmec: "a1".into(),
+            vics: vics.into(),
+            decision: decision.into(),
+        };
+        let good = form("baseline", "1", "law_enforcement")
+            .classification()
+            .expect("known codes");
+        assert_eq!(good.site_type.as_deref(), Some("forum"));
+        assert_eq!(good.age_group, None);
+        assert_eq!(good.vics_category, Some(1));
+        assert!(form("illegal", "1", "law_enforcement")
+            .classification()
+            .is_err());
+        assert!(form("baseline", "7", "law_enforcement")
+            .classification()
+            .is_err());
+        assert!(form("baseline", "", "burn_it").classification().is_err());
+    }
+}
