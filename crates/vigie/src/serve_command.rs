@@ -27,6 +27,30 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 32 << 20, value_name = "BYTES")]
     max_upload_bytes: usize,
 
+    /// How long an analyst's reveal of an original lasts, in seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    reveal_seconds: u64,
+
+    /// How many distinct items one analyst may reveal in a (UTC) day; 0 for no limit.
+    #[arg(long, default_value_t = 50, value_name = "ITEMS")]
+    daily_reveal_limit: u32,
+
+    /// Suggest a break to an analyst after every this many reveals in a day; 0 never.
+    #[arg(long, default_value_t = 10, value_name = "REVEALS")]
+    break_every: u32,
+
+    /// The hotline's name, as its exports give it to recipients.
+    #[arg(long, default_value = "Vigie hotline", value_name = "NAME")]
+    hotline_name: String,
+
+    /// The hotline's country (ISO 3166-1 alpha-2), as its exports give it.
+    #[arg(long, default_value = "FR", value_name = "CODE")]
+    hotline_country: String,
+
+    /// The address recipients of the hotline's exports write to.
+    #[arg(long, default_value = "hotline@example.invalid", value_name = "EMAIL")]
+    hotline_email: String,
+
     /// How log lines are written to standard error: `text` for people, `json` (one object a
     /// line) for a log collector. `RUST_LOG` chooses the levels (default `info`).
     #[arg(long, value_enum, default_value = "text")]
@@ -106,6 +130,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let database_url = args.store.database_url()?;
     let mut config = vigie_server::Config::new(args.listen, database_url);
     config.max_upload_bytes = args.max_upload_bytes;
+    config.hotline = vigie_server::triage::HotlineSettings {
+        reveal_seconds: args.reveal_seconds,
+        daily_reveal_limit: args.daily_reveal_limit,
+        break_every: args.break_every,
+        name: args.hotline_name,
+        country: args.hotline_country,
+        contact_email: args.hotline_email,
+    };
     config.snapshot_path = args.snapshot.or_else(|| {
         let embedded = args.store.database_url.is_none();
         embedded.then(|| args.store.data_dir.join("index.vidx"))
