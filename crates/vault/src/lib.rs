@@ -156,9 +156,9 @@ impl KeyRing {
             })?);
             if decoded.len() != KEY_LEN {
                 return Err(VaultError::InvalidKey(format!(
-                    "key {id:?} is {} bytes long, a key is {KEY_LEN} bytes ({} characters of base64)",
+                    "key {id:?} is {} bytes long, a key is {KEY_LEN} bytes \
+                     ({BASE64_KEY_LEN} characters of base64)",
                     decoded.len(),
-                    BASE64_KEY_LEN
                 )));
             }
             let mut material = Zeroizing::new([0u8; KEY_LEN]);
