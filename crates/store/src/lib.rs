@@ -60,6 +60,7 @@ mod on_sqlite {
     type Db = sqlx::Sqlite;
     use crate::sqlite as dialect;
     include!("queries.rs");
+    include!("jobs_queries.rs");
 }
 
 /// The queries compiled for PostgreSQL.
@@ -67,6 +68,7 @@ mod on_postgres {
     type Db = sqlx::Postgres;
     use crate::postgres as dialect;
     include!("queries.rs");
+    include!("jobs_queries.rs");
 }
 
 /// Which database a store runs on.
@@ -99,6 +101,10 @@ macro_rules! dispatch {
         }
     };
 }
+
+// After `dispatch!`, which its `impl Store` block uses.
+mod jobs;
+pub use jobs::{backoff_ms, Job, JobState, NewJob};
 
 impl Store {
     /// Opens the store and brings its schema up to date. `postgres://...` (or `postgresql://`)

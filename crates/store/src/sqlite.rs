@@ -174,3 +174,7 @@ fn values_sql(head: &str, rows: usize, width: usize) -> String {
     let tuple = format!("({})", vec!["?"; width].join(", "));
     format!("{head} VALUES {}", vec![tuple; rows].join(", "))
 }
+
+/// What a job claim adds to its inner `SELECT`: nothing, since SQLite runs one writer at a
+/// time and the claiming `UPDATE` is that writer.
+pub(crate) const SKIP_LOCKED: &str = "";
