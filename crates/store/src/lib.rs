@@ -48,6 +48,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use audit::GENESIS_HASH;
 pub use error::StoreError;
+pub use intake::{
+    Channel, ItemKind, ItemStatus, ItemSummary, KnownMatch, NewAttachment, NewReport, Report,
+    ReportItem, ReportedUrl, Submitted, MAX_REPORT_ITEMS, MAX_REPORT_TEXT,
+};
 pub use listen::ChangeListener;
 pub use model::{
     ApiKey, AuditEntry, AuditVerdict, Bank, BankUpdate, ChangeKind, ChangeRow, Content, NewApiKey,
@@ -60,6 +64,7 @@ mod on_sqlite {
     type Db = sqlx::Sqlite;
     use crate::sqlite as dialect;
     include!("queries.rs");
+    include!("intake_queries.rs");
 }
 
 /// The queries compiled for PostgreSQL.
@@ -67,6 +72,7 @@ mod on_postgres {
     type Db = sqlx::Postgres;
     use crate::postgres as dialect;
     include!("queries.rs");
+    include!("intake_queries.rs");
 }
 
 /// Which database a store runs on.
@@ -99,6 +105,9 @@ macro_rules! dispatch {
         }
     };
 }
+
+// Declared after `dispatch!`, which its `impl Store` block uses.
+mod intake;
 
 impl Store {
     /// Opens the store and brings its schema up to date. `postgres://...` (or `postgresql://`)

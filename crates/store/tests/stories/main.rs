@@ -12,4 +12,5 @@ mod audit;
 mod banks;
 mod contents;
 mod import;
+mod intake;
 mod listen;
