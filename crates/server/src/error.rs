@@ -95,6 +95,16 @@ impl ApiError {
         )
     }
 
+    /// A form arrived without the token of the page it came from: sent from another site, or
+    /// from a page older than the browser's cookie.
+    pub fn csrf() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "this form did not come from this site's page; reload the page and send it again",
+        )
+    }
+
     /// Too many requests from one client.
     pub fn rate_limited() -> Self {
         Self::new(

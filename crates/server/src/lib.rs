@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod routes;
 pub mod setup;
 pub mod snapshot;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

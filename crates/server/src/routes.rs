@@ -17,7 +17,7 @@ use axum::Router;
 
 use crate::auth::{secret_digest, Permission, Principal};
 use crate::error::ApiError;
-use crate::{hma, metrics, setup, AppState};
+use crate::{hma, metrics, setup, web, AppState};
 
 /// One route: what it answers and who may call it.
 #[derive(Debug, Clone, Copy)]
@@ -65,10 +65,17 @@ pub const ROUTES: &[RouteSpec] = &[
         "Create the first administrator with the setup token",
     ),
     route(
+        "GET",
+        "/static/vigie.css",
+        Permission::Public,
+        "The style sheet of the web pages",
+    ),
+    route("GET", "/login", Permission::Public, "The sign-in form"),
+    route(
         "POST",
         "/login",
         Permission::Public,
-        "Sign in with a name and password; sets the session cookie",
+        "Sign in (JSON or the sign-in form) with a name and password; sets the session cookie",
     ),
     route("POST", "/logout", Permission::Public, "End the session"),
     route(
@@ -233,6 +240,8 @@ fn handler_for(spec: &RouteSpec) -> axum::routing::MethodRouter<Arc<AppState>> {
         ("GET", "/api/openapi.json") => get(openapi_document),
         ("GET", "/setup") => get(setup::setup_page),
         ("POST", "/setup") => post(setup::create_first_admin),
+        ("GET", "/static/vigie.css") => get(web::stylesheet),
+        ("GET", "/login") => get(setup::login_page),
         ("POST", "/login") => post(setup::login),
         ("POST", "/logout") => post(setup::logout),
         ("GET", "/h/hash") => get(hma::hash_url_content),
@@ -295,6 +304,8 @@ async fn authorise(
     let headers = request.headers().clone();
     let principal = match identify(&state, &headers).await {
         Ok(principal) => principal,
+        // An expired session must not lock its browser out of the sign-in page itself.
+        Err(_) if permission == Permission::Public => Principal::Anonymous,
         Err(error) => return error.into_response(),
     };
     let bank = params.as_ref().ok().and_then(|params| {

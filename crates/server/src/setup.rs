@@ -11,9 +11,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -23,6 +23,7 @@ use crate::auth::{
     hash_password, new_secret, secret_digest, verify_password, Permission, Principal,
 };
 use crate::error::ApiError;
+use crate::web::{check_csrf, is_local_path, render, render_with_status, see_other, Page};
 use crate::{audit, audit_entry, now, AppState};
 
 /// The session cookie's name.
@@ -52,19 +53,30 @@ pub struct SetupParams {
     token: Option<String>,
 }
 
+#[derive(askama::Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    page: Page,
+    token: String,
+}
+
 /// The setup form: works without JavaScript, labels on every field.
-pub async fn setup_page(Query(params): Query<SetupParams>) -> Html<String> {
-    let token = escape(params.token.as_deref().unwrap_or(""));
-    Html(format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Vigie: first administrator</title></head>\
-         <body><h1>Create the first administrator</h1>\
-         <form method=\"post\" action=\"/setup\">\
-         <input type=\"hidden\" name=\"token\" value=\"{token}\">\
-         <p><label for=\"name\">Name</label> <input id=\"name\" name=\"name\" required autocomplete=\"username\"></p>\
-         <p><label for=\"password\">Password (12 characters or more)</label> \
-         <input id=\"password\" name=\"password\" type=\"password\" minlength=\"12\" required autocomplete=\"new-password\"></p>\
-         <p><button type=\"submit\">Create</button></p></form></body></html>"
-    ))
+pub async fn setup_page(page: Page, Query(params): Query<SetupParams>) -> Response {
+    let token = params.token.unwrap_or_default();
+    render(
+        &page,
+        &SetupPage {
+            page: page.clone(),
+            token,
+        },
+    )
+}
+
+#[derive(askama::Template)]
+#[template(path = "setup_done.html")]
+struct SetupDone {
+    page: Page,
+    name: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,6 +88,7 @@ pub struct SetupForm {
 
 pub async fn create_first_admin(
     State(state): State<Arc<AppState>>,
+    page: Page,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, ApiError> {
     check_new_account(&form.name, &form.password)?;
@@ -103,16 +116,12 @@ pub async fn create_first_admin(
     })
     .await?;
     let cookie = start_session(&state, user.id).await?;
-    let mut response = (
-        StatusCode::CREATED,
-        Html(format!(
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Vigie</title></head>\
-             <body><p>Administrator {} created; you are signed in.</p></body></html>",
-            escape(&user.name)
-        )),
-    )
-        .into_response();
-    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    let done = SetupDone {
+        page: page.clone(),
+        name: user.name,
+    };
+    let mut response = render_with_status(StatusCode::CREATED, &page, &done);
+    response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
 }
 
@@ -170,24 +179,24 @@ async fn start_session(state: &AppState, user_id: i64) -> Result<HeaderValue, Ap
 
 /// The session token a request's cookies carry.
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|cookies| cookies.split(';'))
-        .find_map(|cookie| {
-            cookie
-                .trim()
-                .strip_prefix(SESSION_COOKIE)
-                .and_then(|rest| rest.strip_prefix('='))
-                .map(str::to_string)
-        })
+    crate::web::cookie(headers, SESSION_COOKIE)
 }
 
 #[derive(Debug, Deserialize)]
 pub struct Credentials {
     name: String,
     password: String,
+}
+
+/// The sign-in form's fields: the credentials, the page's CSRF token, and where to go next.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    name: String,
+    password: String,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    next: String,
 }
 
 /// Sign-in attempts per client address in the current minute.
@@ -212,18 +221,120 @@ impl LoginLimiter {
     }
 }
 
+#[derive(Debug, Deserialize)]
+pub struct LoginParams {
+    next: Option<String>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    page: Page,
+    error: Option<String>,
+    name: String,
+    next: String,
+}
+
+/// The sign-in page; `next` is where the form leads once signed in (a path on this server).
+pub async fn login_page(page: Page, Query(params): Query<LoginParams>) -> Response {
+    let next = params
+        .next
+        .filter(|next| is_local_path(next))
+        .unwrap_or_else(|| "/triage".into());
+    let form = LoginPage {
+        page: page.clone(),
+        error: None,
+        name: String::new(),
+        next,
+    };
+    render(&page, &form)
+}
+
+/// Why a sign-in was refused.
+enum Refusal {
+    RateLimited,
+    BadCredentials,
+}
+
+/// Signs in from JSON (`{"name", "password"}`, answered with JSON, for scripts) or from the
+/// sign-in form (answered with a redirect to `next`, or the form again with the reason).
 pub async fn login(
     State(state): State<Arc<AppState>>,
     ConnectInfo(address): ConnectInfo<SocketAddr>,
-    Json(credentials): Json<Credentials>,
+    page: Page,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    if !state.login_limiter.allow(address.ip()) {
-        return Err(ApiError::rate_limited());
+    if !is_form(request.headers()) {
+        let Json(credentials) = Json::<Credentials>::from_request(request, &())
+            .await
+            .map_err(|rejection| ApiError::invalid("invalid", rejection.body_text()))?;
+        return match sign_in(&state, address.ip(), &credentials).await? {
+            Ok((user, cookie)) => {
+                let body = json!({"name": user.name, "role": user.role.as_str()});
+                let mut response = Json(body).into_response();
+                response.headers_mut().insert(header::SET_COOKIE, cookie);
+                Ok(response)
+            }
+            Err(Refusal::RateLimited) => Err(ApiError::rate_limited()),
+            Err(Refusal::BadCredentials) => Err(ApiError::invalid(
+                "bad_credentials",
+                "wrong name or password",
+            )),
+        };
     }
-    let refused = || ApiError::invalid("bad_credentials", "wrong name or password");
+    let headers = request.headers().clone();
+    let Form(form) = Form::<LoginForm>::from_request(request, &())
+        .await
+        .map_err(|rejection| ApiError::invalid("invalid", rejection.body_text()))?;
+    check_csrf(&headers, &form.csrf)?;
+    let credentials = Credentials {
+        name: form.name,
+        password: form.password,
+    };
+    let (status, key) = match sign_in(&state, address.ip(), &credentials).await? {
+        Ok((_, cookie)) => {
+            let next = if is_local_path(&form.next) {
+                form.next.as_str()
+            } else {
+                "/triage"
+            };
+            let mut response = see_other(next);
+            response.headers_mut().insert(header::SET_COOKIE, cookie);
+            return Ok(response);
+        }
+        Err(Refusal::RateLimited) => (StatusCode::TOO_MANY_REQUESTS, "login.rate_limited"),
+        Err(Refusal::BadCredentials) => (StatusCode::BAD_REQUEST, "login.refused"),
+    };
+    let again = LoginPage {
+        page: page.clone(),
+        error: Some(page.t.get(key).to_string()),
+        name: credentials.name,
+        next: form.next,
+    };
+    Ok(render_with_status(status, &page, &again))
+}
+
+/// Whether a request's body is an HTML form.
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// Checks credentials, audits the attempt and starts a session: the user and the session
+/// cookie, or why not.
+async fn sign_in(
+    state: &AppState,
+    address: IpAddr,
+    credentials: &Credentials,
+) -> Result<Result<(vigie_store::User, HeaderValue), Refusal>, ApiError> {
+    if !state.login_limiter.allow(address) {
+        return Ok(Err(Refusal::RateLimited));
+    }
     let user = match state.store.user_by_name(&credentials.name).await {
         Ok(user) => user,
-        Err(StoreError::NotFound(_)) => return Err(refused()),
+        Err(StoreError::NotFound(_)) => return Ok(Err(Refusal::BadCredentials)),
         Err(other) => return Err(other.into()),
     };
     let stored = user.password_hash.clone();
@@ -234,37 +345,54 @@ pub async fn login(
         .map_err(ApiError::internal)?;
     if !matches || user.disabled {
         audit(
-            &state,
+            state,
             &Principal::Anonymous,
             "user.login_failed",
             &credentials.name,
             json!({}),
         )
         .await?;
-        return Err(refused());
+        return Ok(Err(Refusal::BadCredentials));
     }
     audit(
-        &state,
+        state,
         &Principal::User(user.clone()),
         "user.login",
         &user.name,
         json!({}),
     )
     .await?;
-    let cookie = start_session(&state, user.id).await?;
-    let mut response = Json(json!({"name": user.name, "role": user.role.as_str()})).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, cookie);
-    Ok(response)
+    let cookie = start_session(state, user.id).await?;
+    Ok(Ok((user, cookie)))
 }
 
+/// Ends the session. A form (the button on every page) must carry its CSRF token and is sent
+/// back to the sign-in page; a script gets JSON.
 pub async fn logout(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    request: Request,
 ) -> Result<Response, ApiError> {
+    let headers = request.headers().clone();
+    let form = is_form(&headers);
+    if form {
+        #[derive(Deserialize)]
+        struct LogoutForm {
+            #[serde(default)]
+            csrf: String,
+        }
+        let Form(fields) = Form::<LogoutForm>::from_request(request, &())
+            .await
+            .map_err(|rejection| ApiError::invalid("invalid", rejection.body_text()))?;
+        check_csrf(&headers, &fields.csrf)?;
+    }
     if let Some(token) = session_cookie(&headers) {
         state.store.delete_session(&secret_digest(&token)).await?;
     }
-    let mut response = Json(json!({"message": "signed out"})).into_response();
+    let mut response = if form {
+        see_other("/login")
+    } else {
+        Json(json!({"message": "signed out"})).into_response()
+    };
     response.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_static(
@@ -398,13 +526,4 @@ pub async fn verify_audit(State(state): State<Arc<AppState>>) -> Result<Json<Val
             json!({"intact": false, "seq": seq, "reason": reason})
         }
     }))
-}
-
-/// Escapes text for HTML.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }

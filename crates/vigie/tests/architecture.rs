@@ -9,7 +9,7 @@ use std::process::Command;
 use serde_json::Value;
 
 /// The crates that compute and touch nothing else; the rest of Vigie is built on them.
-const PURE_CRATES: [&str; 3] = ["vigie-hash", "vigie-index", "vigie-bank"];
+const PURE_CRATES: [&str; 4] = ["vigie-hash", "vigie-index", "vigie-bank", "vigie-hotline"];
 
 /// Networking, async runtimes and databases: the business of the server and the store.
 const IO_CRATES: [&str; 7] = [
