@@ -173,6 +173,10 @@ pub struct NewReport {
     pub contact_email: Option<String>,
     /// `en` or `fr`.
     pub language: String,
+    /// Who the audit log names when the report came neither from the public form nor with
+    /// a key: a signed-in person's actor name (`user:alice`), for a report they took down
+    /// (from a phone call). `None` for the form and for partners.
+    pub submitted_by: Option<String>,
     pub urls: Vec<ReportedUrl>,
     pub attachments: Vec<NewAttachment>,
 }

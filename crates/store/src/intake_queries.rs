@@ -190,6 +190,10 @@ async fn insert_report(
     })
 }
 
+/// An item a report joined, as the join's UPDATE returns it: id, status, and the bank match
+/// (bank, content id, distance).
+type JoinedItem = (i64, String, Option<String>, Option<i64>, Option<i64>);
+
 /// What an item is found by.
 #[derive(Clone, Copy)]
 enum ItemKey<'a> {
@@ -213,9 +217,8 @@ async fn join_item(
     };
     // One statement joins an existing item; in SQL every right-hand side reads the row as it
     // was, so the category test and the status test see the old urgency and status.
-    let joined: Option<(i64, String, Option<String>, Option<i64>, Option<i64>)> =
-        sqlx::query_as(&format!(
-            "UPDATE items SET reporters = reporters + 1, last_reported_at = $1, \
+    let joined: Option<JoinedItem> = sqlx::query_as(&format!(
+        "UPDATE items SET reporters = reporters + 1, last_reported_at = $1, \
              category = CASE WHEN $2 > urgency THEN $3 ELSE category END, \
              urgency = CASE WHEN $2 > urgency THEN $2 ELSE urgency END, \
              status = CASE WHEN $4 AND status = 'queued' THEN 'known' ELSE status END, \
@@ -226,17 +229,17 @@ async fn join_item(
              ELSE matched_distance END \
              WHERE {column} = $8 \
              RETURNING id, status, matched_bank, matched_content_id, matched_distance"
-        ))
-        .bind(received_at)
-        .bind(report.urgency)
-        .bind(&report.category)
-        .bind(known.is_some())
-        .bind(known.map(|k| k.bank.as_str()))
-        .bind(known.map(|k| k.content_id))
-        .bind(known.map(|k| k.distance))
-        .bind(value)
-        .fetch_optional(&mut *connection)
-        .await?;
+    ))
+    .bind(received_at)
+    .bind(report.urgency)
+    .bind(&report.category)
+    .bind(known.is_some())
+    .bind(known.map(|k| k.bank.as_str()))
+    .bind(known.map(|k| k.content_id))
+    .bind(known.map(|k| k.distance))
+    .bind(value)
+    .fetch_optional(&mut *connection)
+    .await?;
     if let Some((id, status, bank, content_id, distance)) = joined {
         let status = ItemStatus::try_from(status)?;
         let known = match (status, bank, content_id) {
@@ -322,9 +325,10 @@ fn receipt_entry(
     report: &crate::intake::NewReport,
     stored: &crate::intake::Report,
 ) -> NewAuditEntry {
-    let actor = match report.api_key_id {
-        Some(key) => format!("key:{key}"),
-        None => "public".to_owned(),
+    let actor = match (report.api_key_id, &report.submitted_by) {
+        (Some(key), _) => format!("key:{key}"),
+        (None, Some(person)) => person.clone(),
+        (None, None) => "public".to_owned(),
     };
     let items: Vec<serde_json::Value> = stored
         .items

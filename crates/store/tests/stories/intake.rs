@@ -32,6 +32,7 @@ fn public_report(category: &str, urgency: i64, urls: &[(&str, &str)]) -> NewRepo
         description: "seen on a forum".into(),
         contact_email: Some("reporter@example.org".into()),
         language: "fr".into(),
+        submitted_by: None,
         urls: urls
             .iter()
             .map(|(url, normalised)| ReportedUrl {
@@ -307,6 +308,10 @@ async fn every_report_is_audited_without_the_reporters_address(db: &TestDb) {
                 &[("https://c.example/", "https://c.example/")],
             ),
             partner_report(key, None, &[("https://c.example/", "https://c.example/")]),
+            NewReport {
+                submitted_by: Some("user:alice".into()),
+                ..public_report("other", 1, &[("https://c.example/", "https://c.example/")])
+            },
         ])
         .await
         .unwrap();
@@ -316,9 +321,13 @@ async fn every_report_is_audited_without_the_reporters_address(db: &TestDb) {
         .collect();
     let rows = db.store.audit(0, 1_000).await.unwrap();
     let rows = &rows[before..];
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
     assert_eq!(rows[0].actor, "public");
     assert_eq!(rows[1].actor, format!("key:{key}"));
+    assert_eq!(
+        rows[2].actor, "user:alice",
+        "a person entering a report is named"
+    );
     for (row, receipt) in rows.iter().zip(&receipts) {
         assert_eq!(row.action, "report.receive");
         assert_eq!(&row.target, receipt);
