@@ -52,8 +52,8 @@ pub fn normalise_url(text: &str) -> Result<String, UrlError> {
         other => return Err(UrlError::UnsupportedScheme(other.to_string())),
     }
     if let Some(Host::Domain(domain)) = url.host() {
-        if let Some(trimmed) = domain.strip_suffix('.') {
-            let trimmed = trimmed.to_string();
+        if domain.ends_with('.') {
+            let trimmed = domain.trim_end_matches('.').to_string();
             url.set_host(Some(&trimmed))
                 .map_err(|e| UrlError::Invalid(format!("host {trimmed}.: {e}")))?;
         }
@@ -201,6 +201,7 @@ mod tests {
         for text in [
             "HTTPS://Example.COM.:443/x/../y?b=2&a=1&utm_id=3#top",
             "http://BÜCHER.example/?z&y=&x=1",
+            "http://example.org../",
         ] {
             let once = key(text);
             assert_eq!(key(&once), once, "{text}");

@@ -99,6 +99,15 @@ pub fn write_iccam_report<W: Write>(case: &CaseExport, mut out: W) -> Result<(),
             "ICCAM exchanges URLs and the case has none",
         ));
     }
+    if !is_country_code(&case.hotline.country) {
+        return Err(ExportError::unexportable(
+            FORMAT,
+            format!(
+                "the hotline's country '{}' is not an ISO 3166 alpha-2 code",
+                case.hotline.country
+            ),
+        ));
+    }
     for (item, _) in &url_items {
         let countries = item
             .hosting_country
