@@ -4,8 +4,8 @@
 //! Both end in [`Intake::store`]: a report is handed to one writer task that stores every
 //! waiting report in one transaction ([`GroupWriter`]) and answers each request after the
 //! commit, so no 2xx is sent for a report that is not on disk, without one commit per report.
-//! What is slow and parallel (checking and normalising what was sent) happens in the request
-//! before it is handed over; the writer only writes.
+//! What is slow and parallel (decoding, hashing and sealing attachments, matching them against
+//! the banks) happens in the request before it is handed over; the writer only writes.
 //!
 //! Reporters may stay anonymous. The form asks for no account and an e-mail address only if the
 //! reporter wants an answer. No IP address is stored: the form's rate limit counts
@@ -13,27 +13,36 @@
 //! process starts and held only in memory, and forgets each count when its window has passed.
 //! The count cannot be turned back into an address, and a restart forgets even the key.
 //!
+//! Attachments (partner API only) are sized, typed from their bytes (`vigie_media::sniff`),
+//! hashed on arrival (MD5, SHA-1, SHA-256, and PDQ for images: the hashing of `/h/hash`), looked
+//! up in the banks (the matcher of `/m/lookup`) and sealed with the vault's current key before
+//! they are stored. A file a bank knows makes its item `known`: it is resolved from the bank
+//! and never queued for a human to look at.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form, Json};
+use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use vigie_hotline::ReportCategory;
 use vigie_store::{
-    Channel, NewReport, Report, ReportItem, ReportedUrl, Store, StoreError, Submitted,
+    Channel, NewAttachment, NewReport, Report, ReportItem, ReportedUrl, Store, StoreError,
+    Submitted,
 };
 
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::group_writer::GroupWriter;
+use crate::hma::{self, SignalKind};
 use crate::web::{self, Lang, Page};
 use crate::AppState;
 
@@ -60,6 +69,9 @@ pub const MAX_KEY_BYTES: usize = 255;
 
 /// The largest body the public form accepts: 20 long URLs and a long description fit.
 pub const MAX_FORM_BYTES: usize = 128 << 10;
+
+/// The most attachments one partner report carries.
+pub const MAX_ATTACHMENTS: usize = 10;
 
 /// The most lines one bulk request carries.
 pub const MAX_BULK_LINES: usize = 1_000;
@@ -225,6 +237,7 @@ impl Problem {
             "urls" => "invalid_url",
             "category" => "invalid_category",
             "email" => "invalid_email",
+            "attachments" => "invalid_attachment",
             _ => "invalid_report",
         }
     }
@@ -543,8 +556,17 @@ pub struct PartnerReport {
     description: String,
     /// The partner's own reference for the report.
     reference: Option<String>,
+    #[serde(default)]
+    attachments: Vec<PartnerAttachment>,
     /// In a bulk line, what the `Idempotency-Key` header is for a single report.
     idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerAttachment {
+    file_name: Option<String>,
+    content_base64: String,
 }
 
 /// Who sends a report through the API: a partner's key, or one of the hotline's people
@@ -565,9 +587,9 @@ fn sender_of(principal: &Principal) -> Result<Sender, ApiError> {
     }
 }
 
-/// Checks a partner's report.
+/// Checks a partner's report and prepares its attachments (hashed, looked up, sealed).
 async fn prepare(
-    _state: &AppState,
+    state: &AppState,
     sender: &Sender,
     report: PartnerReport,
     idempotency_key: Option<String>,
@@ -582,11 +604,25 @@ async fn prepare(
             "an Idempotency-Key is for partners' keys: a person's report has none",
         ));
     }
-    let urls = check_urls(&report.urls, vigie_store::MAX_REPORT_ITEMS, 0)
-        .map_err(Problem::into_api_error)?;
+    if report.attachments.len() > MAX_ATTACHMENTS {
+        return Err(ApiError::invalid(
+            "invalid_attachment",
+            format!("at most {MAX_ATTACHMENTS} attachments a report"),
+        ));
+    }
+    let urls = check_urls(
+        &report.urls,
+        vigie_store::MAX_REPORT_ITEMS - report.attachments.len(),
+        report.attachments.len(),
+    )
+    .map_err(Problem::into_api_error)?;
     let category = check_category(Some(&report.category)).map_err(Problem::into_api_error)?;
     let description = check_description(&report.description).map_err(Problem::into_api_error)?;
     let reference = check_key_text("reference", report.reference.as_deref())?;
+    let mut attachments = Vec::with_capacity(report.attachments.len());
+    for attachment in report.attachments {
+        attachments.push(prepare_attachment(state, attachment).await?);
+    }
     Ok(NewReport {
         channel,
         api_key_id,
@@ -599,8 +635,84 @@ async fn prepare(
         contact_email: None,
         language: "en".to_owned(),
         urls,
-        attachments: Vec::new(),
+        attachments,
     })
+}
+
+/// Decodes, types, hashes, looks up and seals one attachment. The plaintext never reaches
+/// the store.
+async fn prepare_attachment(
+    state: &AppState,
+    attachment: PartnerAttachment,
+) -> Result<NewAttachment, ApiError> {
+    let Some(vault) = state.config.vault.clone() else {
+        return Err(ApiError::unavailable(
+            "attachments_unavailable",
+            "this server has no vault key configured, so it cannot keep files",
+        ));
+    };
+    let limit = state.config.max_attachment_bytes;
+    // Checked on the encoded length first, so an oversized file is refused before decoding.
+    if attachment.content_base64.len() > limit.div_ceil(3) * 4 + 4 {
+        return Err(attachment_too_large(limit));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(attachment.content_base64.trim())
+        .map_err(|error| {
+            ApiError::invalid("invalid_attachment", format!("content_base64: {error}"))
+        })?;
+    if bytes.is_empty() {
+        return Err(ApiError::invalid(
+            "invalid_attachment",
+            "an attachment is empty",
+        ));
+    }
+    if bytes.len() > limit {
+        return Err(attachment_too_large(limit));
+    }
+    let file_name = check_key_text("file_name", attachment.file_name.as_deref())?;
+    let media_type = vigie_media::sniff(&bytes)
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let size = bytes.len() as i64;
+    let bytes = Bytes::from(bytes);
+    let hashes = hma::hash_bytes(state, bytes.clone(), false, false).await?;
+    let known = hma::best_match(state, &hashes.signals);
+    let digest = |kind: SignalKind| {
+        hashes
+            .signals
+            .iter()
+            .find(|(signal, _)| *signal == kind)
+            .map(|(_, value)| value.clone())
+    };
+    let (Some(md5), Some(sha1), Some(sha256)) = (
+        digest(SignalKind::Md5),
+        digest(SignalKind::Sha1),
+        digest(SignalKind::Sha256),
+    ) else {
+        return Err(ApiError::internal("hashing gave no digests"));
+    };
+    let key_id = vault.current_id().to_owned();
+    let sealed = tokio::task::spawn_blocking(move || vault.seal(&bytes))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(NewAttachment {
+        file_name,
+        media_type,
+        size,
+        md5,
+        sha1,
+        sha256,
+        pdq: digest(SignalKind::Pdq),
+        pdq_quality: hashes.pdq_quality.map(i64::from),
+        key_id,
+        sealed,
+        known,
+    })
+}
+
+fn attachment_too_large(limit: usize) -> ApiError {
+    ApiError::too_large(limit)
 }
 
 /// The JSON of a stored report: its receipt and each item's id, kind, status, whether this

@@ -57,6 +57,11 @@ pub struct Config {
     pub snapshot_path: Option<PathBuf>,
     /// How many reports one client may send through the public form in a window.
     pub public_report_limit: intake::RateLimit,
+    /// The keys reported files are sealed with before they are stored (the current one) and
+    /// opened with (any of them). `None`: the partner API refuses attachments.
+    pub vault: Option<vigie_vault::KeyRing>,
+    /// The largest attachment accepted, decoded, in bytes.
+    pub max_attachment_bytes: usize,
 }
 
 impl Config {
@@ -71,6 +76,8 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(60),
             snapshot_path: None,
             public_report_limit: intake::RateLimit::default(),
+            vault: None,
+            max_attachment_bytes: 16 << 20,
         }
     }
 }

@@ -346,6 +346,125 @@ async fn story(database_url: String) {
     assert_eq!(read.status(), StatusCode::OK);
 }
 
+/// A partner's files: one a bank knows (a benign corpus image, banked by its hashes) is
+/// resolved without a human, a re-sent copy joins it, and what is stored is sealed: not the
+/// bytes sent, and opened by the server's key into them.
+async fn attachments_story(database_url: String) {
+    let vault = vigie_vault::KeyRing::generate("test-1").unwrap();
+    let mut config = vigie_server::Config::new("127.0.0.1:0".parse().unwrap(), &database_url);
+    config.vault = Some(vault.clone());
+    let server = start_with(config).await;
+    let base = server.base.clone();
+    let client = Client::new();
+    let admin = first_admin(&client, &server).await;
+    let key = api_key(&client, &base, &admin, &["report"], None).await;
+    let bank_key = api_key(&client, &base, &admin, &["bank.write"], None).await;
+    let bank_auth = format!("Bearer {bank_key}");
+    create_bank(&client, &base, &bank_auth, "BENIGN_KNOWN").await;
+    let known = corpus_file("bridge-mods/aaa-orig.jpg");
+    let banked = client
+        .post(format!("{base}/c/bank/BENIGN_KNOWN/content"))
+        .header("authorization", &bank_auth)
+        .multipart(image_form("bridge-mods/aaa-orig.jpg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(banked.status(), StatusCode::OK);
+    let content_id = banked.json::<Value>().await.unwrap()["id"].clone();
+    let unknown = b"a plain text file, nobody's image".to_vec();
+    let encode = |bytes: &[u8]| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    let body = json!({
+        "category": "csam",
+        "attachments": [
+            {"file_name": "holiday.jpg", "content_base64": encode(&known)},
+            {"content_base64": encode(&unknown)},
+        ],
+    });
+    let (status, first) = post_json(&client, &base, &key, None, &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let items = first["items"].as_array().unwrap();
+    assert_eq!(items[0]["kind"], "file");
+    assert_eq!(items[0]["status"], "known", "{first}");
+    assert_eq!(items[0]["known"]["bank"], "BENIGN_KNOWN");
+    assert_eq!(items[0]["known"]["content_id"], content_id);
+    assert_eq!(items[0]["known"]["distance"], 0);
+    assert_eq!(items[1]["status"], "queued");
+    assert!(items[1].get("known").is_none());
+
+    // The same bytes again join the known item.
+    let (status, again) = post_json(
+        &client,
+        &base,
+        &key,
+        None,
+        &json!({"category": "other", "attachments": [{"content_base64": encode(&known)}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(again["items"][0]["id"], items[0]["id"]);
+    assert_eq!(again["items"][0]["new"], false);
+    assert_eq!(again["items"][0]["status"], "known");
+
+    // What the store keeps is sealed: not the plaintext, and it opens into it.
+    let sealed: Vec<(Vec<u8>, String, String)> = match database_url.strip_prefix("sqlite:") {
+        Some(path) => {
+            let mut connection =
+                <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!("sqlite:{path}"))
+                    .await
+                    .unwrap();
+            sqlx::query_as("SELECT sealed, key_id, media_type FROM attachments ORDER BY item_id")
+                .fetch_all(&mut connection)
+                .await
+                .unwrap()
+        }
+        None => {
+            let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&database_url)
+                .await
+                .unwrap();
+            sqlx::query_as("SELECT sealed, key_id, media_type FROM attachments ORDER BY item_id")
+                .fetch_all(&mut connection)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(sealed.len(), 2, "one copy per item");
+    for ((stored, key_id, _), plaintext) in sealed.iter().zip([&known, &unknown]) {
+        assert_eq!(key_id, "test-1");
+        assert!(!stored
+            .windows(plaintext.len().min(16))
+            .any(|window| window == &plaintext[..plaintext.len().min(16)]));
+        assert_eq!(&vault.open(stored).unwrap(), plaintext);
+    }
+    assert_eq!(sealed[0].2, "image/jpeg");
+    assert_eq!(sealed[1].2, "application/octet-stream");
+
+    // A server without a vault key refuses files rather than keep them in the clear.
+    let plain = start(&database_url).await;
+    let (status, refused) = post_json(&client, &plain.base, &key, None, &body).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused["error"]["code"], "attachments_unavailable");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attachments_on_sqlite() {
+    let directory = tempfile::tempdir().unwrap();
+    attachments_story(format!(
+        "sqlite:{}",
+        directory.path().join("files.sqlite3").display()
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attachments_on_postgresql() {
+    let database = PgDatabase::create().await;
+    attachments_story(database.url.clone()).await;
+    database.drop_now().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_intake_story_on_sqlite() {
     let directory = tempfile::tempdir().unwrap();
