@@ -27,19 +27,22 @@ pub enum Permission {
     BankWrite,
     /// Scrape `/metrics` (a monitoring system's key).
     Metrics,
+    /// Send reports to the hotline through the partner API (a platform's or hotline's key).
+    Report,
     /// Manage users and keys, read the audit log.
     Admin,
 }
 
 impl Permission {
     /// Every permission, for the authorisation matrix.
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 8] = [
         Permission::Public,
         Permission::Lookup,
         Permission::Hash,
         Permission::BankRead,
         Permission::BankWrite,
         Permission::Metrics,
+        Permission::Report,
         Permission::Admin,
     ];
 
@@ -52,6 +55,7 @@ impl Permission {
             Permission::BankRead => "bank.read",
             Permission::BankWrite => "bank.write",
             Permission::Metrics => "metrics",
+            Permission::Report => "report",
             Permission::Admin => "admin",
         }
     }

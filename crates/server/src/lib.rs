@@ -13,7 +13,9 @@
 pub mod audit_writer;
 pub mod auth;
 pub mod error;
+pub mod group_writer;
 pub mod hma;
+pub mod intake;
 pub mod matcher;
 pub mod metrics;
 pub mod routes;
@@ -53,6 +55,13 @@ pub struct Config {
     /// Where this replica keeps the snapshot of its index that start-up begins from (each
     /// replica its own file); `None` loads the whole change log at every start.
     pub snapshot_path: Option<PathBuf>,
+    /// How many reports one client may send through the public form in a window.
+    pub public_report_limit: intake::RateLimit,
+    /// The keys reported files are sealed with before they are stored (the current one) and
+    /// opened with (any of them). `None`: the partner API refuses attachments.
+    pub vault: Option<vigie_vault::KeyRing>,
+    /// The largest attachment accepted, decoded, in bytes.
+    pub max_attachment_bytes: usize,
 }
 
 impl Config {
@@ -66,6 +75,9 @@ impl Config {
             fetch_policy: vigie_fetch::Policy::default(),
             request_timeout: std::time::Duration::from_secs(60),
             snapshot_path: None,
+            public_report_limit: intake::RateLimit::default(),
+            vault: None,
+            max_attachment_bytes: 16 << 20,
         }
     }
 }
@@ -84,6 +96,8 @@ pub struct AppState {
     pub audit_writer: audit_writer::AuditWriter,
     /// API keys recently seen, so that a lookup does not query the store for its key.
     pub keys: auth::KeyCache,
+    /// Stores reports, many requests' in one transaction, and limits the public form.
+    pub intake: intake::Intake,
 }
 
 /// Why the server could not start or stopped.
@@ -136,6 +150,7 @@ pub async fn start(
         metrics: metrics::Metrics::default(),
         audit_writer: audit_writer::AuditWriter::start(store.clone()),
         keys: auth::KeyCache::default(),
+        intake: intake::Intake::start(store.clone(), config.public_report_limit),
     });
     let setup_token = setup::first_run_token(&state).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;

@@ -48,6 +48,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use audit::GENESIS_HASH;
 pub use error::StoreError;
+pub use intake::{
+    Channel, ItemKind, ItemStatus, ItemSummary, KnownMatch, NewAttachment, NewReport, Report,
+    ReportItem, ReportedUrl, Submitted, MAX_REPORT_ITEMS, MAX_REPORT_TEXT,
+};
 pub use listen::ChangeListener;
 pub use model::{
     ApiKey, AuditEntry, AuditVerdict, Bank, BankUpdate, ChangeKind, ChangeRow, Content, NewApiKey,
@@ -60,6 +64,7 @@ mod on_sqlite {
     type Db = sqlx::Sqlite;
     use crate::sqlite as dialect;
     include!("queries.rs");
+    include!("intake_queries.rs");
     include!("jobs_queries.rs");
 }
 
@@ -68,6 +73,7 @@ mod on_postgres {
     type Db = sqlx::Postgres;
     use crate::postgres as dialect;
     include!("queries.rs");
+    include!("intake_queries.rs");
     include!("jobs_queries.rs");
 }
 
@@ -102,7 +108,8 @@ macro_rules! dispatch {
     };
 }
 
-// After `dispatch!`, which its `impl Store` block uses.
+// Declared after `dispatch!`, which their `impl Store` blocks use.
+mod intake;
 mod jobs;
 pub use jobs::{backoff_ms, Job, JobState, NewJob};
 

@@ -12,5 +12,6 @@ mod audit;
 mod banks;
 mod contents;
 mod import;
+mod intake;
 mod jobs;
 mod listen;
