@@ -27,6 +27,8 @@ pub enum Permission {
     BankWrite,
     /// Scrape `/metrics` (a monitoring system's key).
     Metrics,
+    /// Send reports to the hotline through the partner API (a platform's or hotline's key).
+    Report,
     /// Manage users and keys, read the audit log.
     Admin,
     /// Work the hotline's queue: claim, reveal, classify and decide items, build and export
@@ -40,13 +42,14 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, for the authorisation matrix.
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::Public,
         Permission::Lookup,
         Permission::Hash,
         Permission::BankRead,
         Permission::BankWrite,
         Permission::Metrics,
+        Permission::Report,
         Permission::Admin,
         Permission::Triage,
         Permission::Figures,
@@ -61,6 +64,7 @@ impl Permission {
             Permission::BankRead => "bank.read",
             Permission::BankWrite => "bank.write",
             Permission::Metrics => "metrics",
+            Permission::Report => "report",
             Permission::Admin => "admin",
             Permission::Triage => "triage",
             Permission::Figures => "figures",

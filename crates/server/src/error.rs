@@ -105,6 +105,11 @@ impl ApiError {
         )
     }
 
+    /// The server cannot do this as configured (a missing key, a feature turned off).
+    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+    }
+
     /// Too many requests from one client.
     pub fn rate_limited() -> Self {
         Self::new(
@@ -136,6 +141,11 @@ impl ApiError {
     /// The stable code, for tests and logs.
     pub fn code(&self) -> &'static str {
         self.code
+    }
+
+    /// The message for people (what the body's `message` says).
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 

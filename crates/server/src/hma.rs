@@ -39,7 +39,7 @@ pub async fn status() -> &'static str {
 
 /// A signal type this server matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignalKind {
+pub(crate) enum SignalKind {
     Pdq,
     Md5,
     Sha1,
@@ -118,6 +118,25 @@ fn find(state: &AppState, principal: &Principal, kind: SignalKind, value: &str) 
     find_many(state, principal, &[(kind, value.to_string())])
         .pop()
         .unwrap_or_default()
+}
+
+/// The closest bank entry any of these hashes matches, in every bank whose matching is on:
+/// how the hotline resolves a reported file with no human view (`intake.rs`).
+pub(crate) fn best_match(
+    state: &AppState,
+    signals: &[(SignalKind, String)],
+) -> Option<vigie_store::KnownMatch> {
+    // The hotline's own lookup, not a partner's: every bank counts.
+    find_many(state, &Principal::Anonymous, signals)
+        .into_iter()
+        .flatten()
+        .filter(|found| found.bank.matching_enabled_ratio > 0.0)
+        .min_by_key(|found| found.distance)
+        .map(|found| vigie_store::KnownMatch {
+            bank: found.bank.name,
+            content_id: found.content_id,
+            distance: i64::from(found.distance),
+        })
 }
 
 /// [`find`] for many values at once: the PDQ hashes go to the index as one batch (all cores,
@@ -386,9 +405,9 @@ pub async fn raw_lookup(
 }
 
 /// The hashes of an uploaded file, as HMA's `/h/hash` names them.
-struct FileHashes {
-    signals: Vec<(SignalKind, String)>,
-    pdq_quality: Option<u8>,
+pub(crate) struct FileHashes {
+    pub(crate) signals: Vec<(SignalKind, String)>,
+    pub(crate) pdq_quality: Option<u8>,
     /// The eight dihedral PDQ hashes (the original first), when asked for and trusted.
     dihedral: Vec<String>,
 }
@@ -416,7 +435,7 @@ async fn hash_upload(
     }
     let bytes = bytes
         .ok_or_else(|| ApiError::invalid("missing_file", "send the file as multipart/form-data"))?;
-    hash_bytes(state, bytes, dihedral).await
+    hash_bytes(state, bytes, dihedral, true).await
 }
 
 /// Fetches a URL through the guarded client and hashes what it serves. A page that is not
@@ -430,15 +449,17 @@ async fn hash_url(state: &AppState, url: &str, dihedral: bool) -> ApiResult<File
     if !(200..300).contains(&fetched.status) {
         return Err(ApiError::fetch_status(fetched.url.as_str(), fetched.status));
     }
-    hash_bytes(state, fetched.body, dihedral).await
+    hash_bytes(state, fetched.body, dihedral, true).await
 }
 
 /// Hashes a file's bytes off the async threads: the digests always, PDQ when it decodes as
-/// an image of enough quality.
-async fn hash_bytes(
+/// an image of enough quality. Bytes that are not an image are `invalid_image` when
+/// `require_image`, else hashed by their digests alone (a reported video or document).
+pub(crate) async fn hash_bytes(
     state: &AppState,
     bytes: axum::body::Bytes,
     dihedral: bool,
+    require_image: bool,
 ) -> ApiResult<FileHashes> {
     let mut options = state.config.hash_options;
     options.dihedral = dihedral;
@@ -451,8 +472,19 @@ async fn hash_bytes(
             (SignalKind::Sha1, hex(&digests.sha1)),
             (SignalKind::Sha256, hex(&digests.sha256)),
         ];
-        let image = hash_image(&bytes, &options)
-            .map_err(|e| ApiError::invalid("invalid_image", e.to_string()))?;
+        let image = match hash_image(&bytes, &options) {
+            Ok(image) => image,
+            Err(e) if require_image => {
+                return Err(ApiError::invalid("invalid_image", e.to_string()))
+            }
+            Err(_) => {
+                return Ok(FileHashes {
+                    signals,
+                    pdq_quality: None,
+                    dihedral: Vec::new(),
+                })
+            }
+        };
         let quality = image.pdq.quality;
         let trusted = quality >= MIN_PDQ_QUALITY;
         if trusted {

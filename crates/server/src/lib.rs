@@ -15,7 +15,9 @@ pub mod auth;
 pub mod cases;
 pub mod error;
 pub mod figures;
+pub mod group_writer;
 pub mod hma;
+pub mod intake;
 pub mod matcher;
 pub mod metrics;
 pub mod routes;
@@ -58,6 +60,13 @@ pub struct Config {
     pub snapshot_path: Option<PathBuf>,
     /// How analysts work (reveal time, daily limit, breaks) and who the hotline is.
     pub hotline: triage::HotlineSettings,
+    /// How many reports one client may send through the public form in a window.
+    pub public_report_limit: intake::RateLimit,
+    /// The keys reported files are sealed with before they are stored (the current one) and
+    /// opened with (any of them). `None`: the partner API refuses attachments.
+    pub vault: Option<vigie_vault::KeyRing>,
+    /// The largest attachment accepted, decoded, in bytes.
+    pub max_attachment_bytes: usize,
 }
 
 impl Config {
@@ -72,6 +81,9 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(60),
             snapshot_path: None,
             hotline: triage::HotlineSettings::default(),
+            public_report_limit: intake::RateLimit::default(),
+            vault: None,
+            max_attachment_bytes: 16 << 20,
         }
     }
 }
@@ -90,6 +102,8 @@ pub struct AppState {
     pub audit_writer: audit_writer::AuditWriter,
     /// API keys recently seen, so that a lookup does not query the store for its key.
     pub keys: auth::KeyCache,
+    /// Stores reports, many requests' in one transaction, and limits the public form.
+    pub intake: intake::Intake,
 }
 
 /// Why the server could not start or stopped.
@@ -142,6 +156,7 @@ pub async fn start(
         metrics: metrics::Metrics::default(),
         audit_writer: audit_writer::AuditWriter::start(store.clone()),
         keys: auth::KeyCache::default(),
+        intake: intake::Intake::start(store.clone(), config.public_report_limit),
     });
     let setup_token = setup::first_run_token(&state).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;

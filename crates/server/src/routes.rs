@@ -17,7 +17,7 @@ use axum::Router;
 
 use crate::auth::{secret_digest, Permission, Principal};
 use crate::error::ApiError;
-use crate::{cases, figures, hma, metrics, setup, triage, web, AppState};
+use crate::{cases, figures, hma, intake, metrics, setup, triage, web, AppState};
 
 /// One route: what it answers and who may call it.
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +78,36 @@ pub const ROUTES: &[RouteSpec] = &[
         "Sign in (JSON or the sign-in form) with a name and password; sets the session cookie",
     ),
     route("POST", "/logout", Permission::Public, "End the session"),
+    route(
+        "GET",
+        "/report",
+        Permission::Public,
+        "The public report form (no account; English and French)",
+    ),
+    route(
+        "POST",
+        "/report",
+        Permission::Public,
+        "Send a report from the form: 201 with the receipt",
+    ),
+    route(
+        "POST",
+        "/api/v1/reports",
+        Permission::Report,
+        "A partner's report (JSON, Idempotency-Key): 201 with the receipt and its items",
+    ),
+    route(
+        "POST",
+        "/api/v1/reports/bulk",
+        Permission::Report,
+        "Many reports, one JSON object a line: one result line each, in order",
+    ),
+    route(
+        "GET",
+        "/api/v1/reports/{receipt}",
+        Permission::Report,
+        "A report this key sent and its items' status",
+    ),
     route(
         "GET",
         "/h/hash",
@@ -348,6 +378,13 @@ fn handler_for(spec: &RouteSpec) -> axum::routing::MethodRouter<Arc<AppState>> {
         ("GET", "/login") => get(setup::login_page),
         ("POST", "/login") => post(setup::login),
         ("POST", "/logout") => post(setup::logout),
+        ("GET", "/report") => get(intake::report_form),
+        // The form is small: its body limit is far below the uploads'.
+        ("POST", "/report") => post(intake::submit_report_form)
+            .layer(axum::extract::DefaultBodyLimit::max(intake::MAX_FORM_BYTES)),
+        ("POST", "/api/v1/reports") => post(intake::submit_partner_report),
+        ("POST", "/api/v1/reports/bulk") => post(intake::submit_bulk_reports),
+        ("GET", "/api/v1/reports/{receipt}") => get(intake::partner_report),
         ("GET", "/h/hash") => get(hma::hash_url_content),
         ("POST", "/h/hash") => post(hma::hash_file),
         ("GET", "/m/lookup") => get(hma::lookup_signal),

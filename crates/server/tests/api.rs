@@ -313,6 +313,7 @@ async fn every_route_answers_each_caller_as_the_authorisation_matrix_says() {
     }
     let lookup_key = api_key(&client, &base, &admin, &["lookup"], None).await;
     let metrics_key = api_key(&client, &base, &admin, &["metrics"], None).await;
+    let report_key = api_key(&client, &base, &admin, &["report"], None).await;
     let scoped_key = api_key(
         &client,
         &base,
@@ -335,6 +336,7 @@ async fn every_route_answers_each_caller_as_the_authorisation_matrix_says() {
             ),
             ("lookup key", p) => p == Permission::Lookup,
             ("metrics key", p) => p == Permission::Metrics,
+            ("report key", p) => p == Permission::Report,
             // Scoped to bank MINE; the calls below name bank OTHER.
             ("scoped key", p) => {
                 matches!(p, Permission::BankRead | Permission::BankWrite) && !names_other_bank
@@ -349,6 +351,7 @@ async fn every_route_answers_each_caller_as_the_authorisation_matrix_says() {
             ("anonymous", None),
             ("lookup key", Some(format!("bearer:Bearer {lookup_key}"))),
             ("metrics key", Some(format!("bearer:Bearer {metrics_key}"))),
+            ("report key", Some(format!("bearer:Bearer {report_key}"))),
             ("scoped key", Some(format!("bearer:Bearer {scoped_key}"))),
         ])
         .collect();
@@ -363,7 +366,8 @@ async fn every_route_answers_each_caller_as_the_authorisation_matrix_says() {
             .replace("{content_id}", "1")
             .replace("{key_id}", "999")
             .replace("{item_id}", "999")
-            .replace("{case_id}", "999");
+            .replace("{case_id}", "999")
+            .replace("{receipt}", "VG-0000-0000-0000");
         for (caller, credential) in &callers {
             let method = reqwest::Method::from_bytes(spec.method.as_bytes()).unwrap();
             let mut request = client.request(method, format!("{base}{path}"));

@@ -48,6 +48,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use audit::GENESIS_HASH;
 pub use error::StoreError;
+pub use intake::{
+    Channel, ItemKind, ItemStatus, ItemSummary, KnownMatch, NewAttachment, NewReport, Report,
+    ReportItem, ReportedUrl, Submitted, MAX_REPORT_ITEMS, MAX_REPORT_TEXT,
+};
 pub use listen::ChangeListener;
 pub use model::{
     ApiKey, AuditEntry, AuditVerdict, Bank, BankUpdate, ChangeKind, ChangeRow, Content, NewApiKey,
@@ -61,6 +65,8 @@ mod on_sqlite {
     use crate::sqlite as dialect;
     include!("queries.rs");
     include!("triage_queries.rs");
+    include!("intake_queries.rs");
+    include!("jobs_queries.rs");
 }
 
 /// The queries compiled for PostgreSQL.
@@ -69,6 +75,8 @@ mod on_postgres {
     use crate::postgres as dialect;
     include!("queries.rs");
     include!("triage_queries.rs");
+    include!("intake_queries.rs");
+    include!("jobs_queries.rs");
 }
 
 /// Which database a store runs on.
@@ -102,11 +110,14 @@ macro_rules! dispatch {
     };
 }
 
-// After `dispatch!`, which its `impl Store` block uses.
+// Declared after `dispatch!`, which their `impl Store` blocks use.
+mod intake;
+mod jobs;
 mod triage;
+pub use jobs::{backoff_ms, Job, JobState, NewJob};
 pub use triage::{
     case_target, item_target, utc_day_start, Case, CaseFile, CaseNote, Classification, Exposure,
-    Figures, ItemMedia, ItemStatus, NewCaseFile, QueueEntry, ReportSummary, Reveal, RevealOutcome,
+    Figures, ItemMedia, NewCaseFile, QueueEntry, ReportSummary, Reveal, RevealOutcome,
     RevealRequest, TimelineEvent, TriageItem, CASE_FILE_ACTION, CASE_NOTE_ACTION, DAY_MS,
 };
 

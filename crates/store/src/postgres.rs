@@ -177,6 +177,11 @@ fn push_copy_field(data: &mut String, field: Option<&str>) {
     }
 }
 
+/// What a job claim adds to its inner `SELECT`: rows another worker is claiming are skipped
+/// rather than waited for, so several `vigie worker` share the queue without taking one job
+/// twice or queueing behind each other.
+pub(crate) const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+
 #[cfg(test)]
 mod tests {
     use super::push_copy_field;

@@ -13,11 +13,9 @@
 //! inside a write transaction, which SQLite's `BEGIN IMMEDIATE` and PostgreSQL's lock on the
 //! audit log serialise; the loser sees the winner's claim and gets `Conflict`.
 
-use std::str::FromStr;
-
 // What `dispatch!` names, in scope where it expands.
 use crate::{on_postgres, on_sqlite, Pools};
-use crate::{NewAuditEntry, Store, StoreError};
+use crate::{ItemStatus, NewAuditEntry, Store, StoreError};
 
 /// The audit action of a note added to a case. The timeline shows the note itself, not its
 /// audit row twice.
@@ -34,53 +32,6 @@ pub fn item_target(item_id: i64) -> String {
 /// How an audit row names a case.
 pub fn case_target(case_id: i64) -> String {
     format!("case:{case_id}")
-}
-
-/// Where an item stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ItemStatus {
-    /// Waits for an analyst.
-    Queued,
-    /// One analyst has it.
-    Claimed,
-    /// Classified and acted on by an analyst.
-    Decided,
-    /// Matched a bank and was classified from it, seen by no one.
-    Known,
-}
-
-impl ItemStatus {
-    /// The text stored in the `status` column.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ItemStatus::Queued => "queued",
-            ItemStatus::Claimed => "claimed",
-            ItemStatus::Decided => "decided",
-            ItemStatus::Known => "known",
-        }
-    }
-}
-
-impl FromStr for ItemStatus {
-    type Err = StoreError;
-
-    fn from_str(text: &str) -> Result<Self, StoreError> {
-        match text {
-            "queued" => Ok(ItemStatus::Queued),
-            "claimed" => Ok(ItemStatus::Claimed),
-            "decided" => Ok(ItemStatus::Decided),
-            "known" => Ok(ItemStatus::Known),
-            other => Err(StoreError::Invalid(format!("item status {other:?}"))),
-        }
-    }
-}
-
-impl TryFrom<String> for ItemStatus {
-    type Error = StoreError;
-
-    fn try_from(text: String) -> Result<Self, StoreError> {
-        text.parse()
-    }
 }
 
 /// An item as analysts see it: what it is, how urgent, who has it, how it was classified.
@@ -561,19 +512,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statuses_round_trip_through_text() {
-        for status in [
-            ItemStatus::Queued,
-            ItemStatus::Claimed,
-            ItemStatus::Decided,
-            ItemStatus::Known,
-        ] {
-            assert_eq!(status.as_str().parse::<ItemStatus>().ok(), Some(status));
-        }
-        assert!("lost".parse::<ItemStatus>().is_err());
-    }
 
     #[test]
     fn days_start_at_utc_midnight() {

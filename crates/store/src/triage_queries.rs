@@ -183,7 +183,7 @@ pub(crate) async fn reveal_item(
     } = *request;
     let mut transaction = dialect::begin_write(pool, Logs::Audit).await?;
     let item = fetch_triage_item(&mut transaction, item_id).await?;
-    if item.status != crate::triage::ItemStatus::Claimed || item.claimed_by != Some(user_id) {
+    if item.status != crate::ItemStatus::Claimed || item.claimed_by != Some(user_id) {
         return Err(not_yours(&item, "reveal"));
     }
     // Counted inside the write transaction, so two reveals at once cannot both pass the limit.
@@ -601,7 +601,7 @@ pub(crate) async fn figures(pool: &Pool<Db>, since: i64, now: i64) -> Result<Fig
 /// Why a claim, release, decision or reveal of `item` by this caller did not take: it is gone,
 /// someone else has it, or it is resolved.
 fn not_yours(item: &TriageItem, verb: &str) -> StoreError {
-    use crate::triage::ItemStatus;
+    use crate::ItemStatus;
     let id = item.id;
     match (item.status, &item.claimed_by_name) {
         (ItemStatus::Claimed, Some(name)) => StoreError::Conflict(format!(

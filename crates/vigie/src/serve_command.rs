@@ -23,6 +23,14 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH")]
     snapshot: Option<PathBuf>,
 
+    /// The vault's key ring: the keys reported files are sealed with (the last one current)
+    /// and opened with, one `id:base64key` a line. Also `$VIGIE_VAULT_KEYS_FILE`. Default with
+    /// the embedded store: `<data-dir>/vault.keys`, made with one new key on the first start;
+    /// on PostgreSQL, none unless given (files are then refused): every replica needs the same
+    /// ring.
+    #[arg(long, value_name = "FILE")]
+    vault_keys: Option<PathBuf>,
+
     /// The largest upload accepted, in bytes.
     #[arg(long, default_value_t = 32 << 20, value_name = "BYTES")]
     max_upload_bytes: usize,
@@ -125,6 +133,56 @@ impl StoreArgs {
     }
 }
 
+/// The id of the key a first start makes.
+const FIRST_KEY_ID: &str = "k1";
+
+/// Reads the vault's key ring from `--vault-keys` or `$VIGIE_VAULT_KEYS_FILE`; on the
+/// embedded store without either, from `<data-dir>/vault.keys`, which the first start writes
+/// (readable by its owner only) with one new key.
+fn vault_keys(args: &ServeArgs) -> anyhow::Result<Option<vigie_vault::KeyRing>> {
+    let given = args
+        .vault_keys
+        .clone()
+        .or_else(|| std::env::var_os("VIGIE_VAULT_KEYS_FILE").map(PathBuf::from));
+    let path = match given {
+        Some(path) => path,
+        None if args.store.database_url.is_none() => {
+            let path = args.store.data_dir.join("vault.keys");
+            if !path.exists() {
+                write_new_ring(&path)?;
+                tracing::info!(path = %path.display(), "first start: wrote a new vault key; back it up, files sealed with it are lost without it");
+                eprintln!(
+                    "vigie: wrote a new vault key to {} (back it up: reported files are sealed with it)",
+                    path.display()
+                );
+            }
+            path
+        }
+        None => return Ok(None),
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the vault keys {}", path.display()))?;
+    let ring = vigie_vault::KeyRing::parse(&text)
+        .with_context(|| format!("the vault keys {}", path.display()))?;
+    Ok(Some(ring))
+}
+
+/// Writes a ring of one new key to a file that must not exist yet, mode 0600.
+fn write_new_ring(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let ring = vigie_vault::KeyRing::generate(FIRST_KEY_ID).context("making a vault key")?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(ring.to_text().as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     start_logging(args.log_format);
     let database_url = args.store.database_url()?;
@@ -134,14 +192,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         reveal_seconds: args.reveal_seconds,
         daily_reveal_limit: args.daily_reveal_limit,
         break_every: args.break_every,
-        name: args.hotline_name,
-        country: args.hotline_country,
-        contact_email: args.hotline_email,
+        name: args.hotline_name.clone(),
+        country: args.hotline_country.clone(),
+        contact_email: args.hotline_email.clone(),
     };
-    config.snapshot_path = args.snapshot.or_else(|| {
+    config.snapshot_path = args.snapshot.clone().or_else(|| {
         let embedded = args.store.database_url.is_none();
         embedded.then(|| args.store.data_dir.join("index.vidx"))
     });
+    config.vault = vault_keys(&args)?;
+    if config.vault.is_none() {
+        tracing::warn!("no vault keys (--vault-keys): reports with files will be refused");
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let started = vigie_server::start(config, stop_requested()).await?;

@@ -12,5 +12,7 @@ mod audit;
 mod banks;
 mod contents;
 mod import;
+mod intake;
+mod jobs;
 mod listen;
 mod triage;
