@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
@@ -249,6 +249,74 @@ pub async fn add_note(
                 CASE_NOTE_ACTION,
                 &case_target(case_id),
                 json!({"note": note.id}),
+            )
+        })
+        .await?;
+    Ok(to_case(case_id))
+}
+
+/// `POST /cases/{case_id}/files` (multipart: `csrf`, then `file`): the file is sniffed, hashed
+/// and sealed with the vault's current key before it is stored.
+pub async fn add_file(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(case_id): Path<i64>,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Result<Response, ApiError> {
+    let user = person(&principal)?;
+    let mut csrf = None;
+    let mut upload = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|error| ApiError::invalid("invalid_upload", error.to_string()))?
+    {
+        match field.name() {
+            Some("csrf") => {
+                csrf = Some(
+                    field
+                        .text()
+                        .await
+                        .map_err(|error| ApiError::invalid("invalid_upload", error.to_string()))?,
+                )
+            }
+            Some("file") => {
+                let name = field.file_name().unwrap_or("file").to_owned();
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|error| ApiError::invalid("invalid_upload", error.to_string()))?;
+                upload = Some((name, bytes));
+            }
+            _ => {}
+        }
+    }
+    // The token comes first in the form; nothing is stored without it.
+    web::check_csrf(&headers, csrf.as_deref().unwrap_or(""))?;
+    let (name, bytes) =
+        upload.ok_or_else(|| ApiError::invalid("missing_file", "choose a file to add"))?;
+    let keys = crate::triage::vault(&state)?;
+    let media_type = vigie_media::sniff(&bytes)
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let sha256 = vigie_hash::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    let file = vigie_store::NewCaseFile {
+        file_name: name,
+        media_type,
+        size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+        sha256,
+        key_id: keys.current_id().to_owned(),
+        sealed: keys.seal(&bytes),
+    };
+    state
+        .store
+        .add_case_file(case_id, user.id, &file, |stored| {
+            audit_entry(
+                &principal,
+                CASE_FILE_ACTION,
+                &case_target(case_id),
+                json!({"file": stored.id, "sha256": stored.sha256}),
             )
         })
         .await?;

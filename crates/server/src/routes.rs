@@ -261,6 +261,18 @@ pub const ROUTES: &[RouteSpec] = &[
         "An item with its reports, its blurred media and the classification form",
     ),
     route(
+        "GET",
+        "/triage/items/{item_id}/thumbnail",
+        Permission::Triage,
+        "The item's media, blurred and grey (PNG), rendered by the server",
+    ),
+    route(
+        "GET",
+        "/triage/items/{item_id}/original",
+        Permission::Triage,
+        "The item's original media, only while your reveal of it holds (never cached)",
+    ),
+    route(
         "POST",
         "/triage/items/{item_id}/claim",
         Permission::Triage,
@@ -309,6 +321,12 @@ pub const ROUTES: &[RouteSpec] = &[
         "/cases/{case_id}/notes",
         Permission::Triage,
         "Add a note to a case",
+    ),
+    route(
+        "POST",
+        "/cases/{case_id}/files",
+        Permission::Triage,
+        "Add a file to a case (multipart; sealed with the vault's key)",
     ),
     route(
         "POST",
@@ -412,6 +430,8 @@ fn handler_for(spec: &RouteSpec) -> axum::routing::MethodRouter<Arc<AppState>> {
         ("GET", "/triage") => get(triage::queue_page),
         ("GET", "/triage/exposure") => get(triage::exposure_page),
         ("GET", "/triage/items/{item_id}") => get(triage::item_page),
+        ("GET", "/triage/items/{item_id}/thumbnail") => get(triage::thumbnail),
+        ("GET", "/triage/items/{item_id}/original") => get(triage::original),
         ("POST", "/triage/items/{item_id}/claim") => post(triage::claim),
         ("POST", "/triage/items/{item_id}/release") => post(triage::release),
         ("POST", "/triage/items/{item_id}/reveal") => post(triage::reveal),
@@ -422,6 +442,7 @@ fn handler_for(spec: &RouteSpec) -> axum::routing::MethodRouter<Arc<AppState>> {
         ("GET", "/cases/{case_id}") => get(cases::case_page),
         ("POST", "/cases/{case_id}/items/{item_id}/remove") => post(cases::remove_item),
         ("POST", "/cases/{case_id}/notes") => post(cases::add_note),
+        ("POST", "/cases/{case_id}/files") => post(cases::add_file),
         ("POST", "/cases/{case_id}/close") => post(cases::close_case),
         ("GET", "/cases/{case_id}/export/cybertipline.xml") => get(cases::export_cybertipline),
         ("GET", "/cases/{case_id}/export/iccam.json") => get(cases::export_iccam),

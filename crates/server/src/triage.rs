@@ -17,8 +17,8 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 use serde_json::json;
@@ -422,6 +422,80 @@ pub async fn reveal(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// `GET /triage/items/{item_id}/thumbnail`: the media blurred and grey, as PNG. The original's
+/// bytes are decrypted here and go no further.
+pub async fn thumbnail(
+    State(state): State<Arc<AppState>>,
+    Path(item_id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let media = state.store.item_media(item_id).await?;
+    let keys = vault(&state)?;
+    let png = tokio::task::spawn_blocking(move || {
+        let original = keys.open(&media.sealed).map_err(ApiError::internal)?;
+        vigie_media::blurred_thumbnail(&original, &vigie_media::ThumbnailOptions::default())
+            .map(|thumbnail| thumbnail.png)
+            .map_err(|error| ApiError::invalid("not_an_image", error.to_string()))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        png,
+    )
+        .into_response())
+}
+
+/// `GET /triage/items/{item_id}/original`: the original bytes while this analyst's reveal of
+/// the item holds, never cached; 403 otherwise.
+pub async fn original(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(item_id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let user = person(&principal)?;
+    // An item that does not exist is not found, whoever asks; one not revealed is refused.
+    state.store.triage_item(item_id).await?;
+    if state
+        .store
+        .open_reveal(item_id, user.id, now())
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::forbidden(
+            "the original is shown only while your reveal of it holds: reveal it first",
+        ));
+    }
+    let media = state.store.item_media(item_id).await?;
+    let keys = vault(&state)?;
+    let sealed = media.sealed;
+    let bytes = tokio::task::spawn_blocking(move || keys.open(&sealed))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, media.media_type.as_str()),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CONTENT_DISPOSITION, "inline"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The vault's keys, to open what the intake sealed; a server without them has no media.
+pub(crate) fn vault(state: &AppState) -> Result<vigie_vault::KeyRing, ApiError> {
+    state
+        .config
+        .vault
+        .clone()
+        .ok_or_else(|| ApiError::internal("no vault key is configured to open stored media"))
 }
 
 /// The classification form: every scheme's code as vigie-hotline spells it; empty for none.
