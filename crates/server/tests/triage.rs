@@ -132,7 +132,9 @@ fn location(response: &reqwest::Response) -> String {
 async fn an_analyst_claims_decides_and_exports_a_case() {
     let directory = tempfile::tempdir().unwrap();
     let database = format!("sqlite:{}", directory.path().join("t.sqlite3").display());
-    let server = start(&database).await;
+    let mut config = vigie_server::Config::new("127.0.0.1:0".parse().unwrap(), &database);
+    config.vault = Some(vigie_vault::KeyRing::generate("t-1").unwrap());
+    let server = start_with(config).await;
     let admin = first_admin(&Client::new(), &server).await;
     report(&database, "https://a.example/slow", "csam", 1, "queued").await;
     report(
@@ -243,7 +245,33 @@ async fn an_analyst_claims_decides_and_exports_a_case() {
         ),
         case
     );
+    // A file joins the case sealed: the page lists its name and digest, never its bytes.
+    let letter = b"Letter to the host, benign test text.".to_vec();
+    let upload = reqwest::multipart::Form::new()
+        .text("csrf", anne.csrf().to_owned())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(letter.clone()).file_name("letter.txt"),
+        );
+    let added = anne
+        .client
+        .post(format!("{}{case}/files", server.base))
+        .header("cookie", &anne.cookies)
+        .multipart(upload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&added), case);
+    let case_id: i64 = case.trim_start_matches("/cases/").parse().unwrap();
+    let store = vigie_store::Store::open(&database).await.unwrap();
+    let files = store.case_files(case_id).await.unwrap();
+    let stored = store.case_file(case_id, files[0].id).await.unwrap();
+    assert_ne!(stored.sealed, letter, "kept sealed");
+    let sha256 = vigie_hash::hex(&<sha2::Sha256 as sha2::Digest>::digest(&letter));
+    assert_eq!(stored.sha256, sha256);
     let case_page = anne.page(&case).await;
+    assert!(case_page.contains("letter.txt") && case_page.contains(&sha256));
+    assert!(case_page.contains("case.file: letter.txt"), "{case_page}");
     assert!(case_page.contains("Live stream, forum X"));
     assert!(case_page.contains("Host notified."));
     for action in ["item.claim", "item.decide", "case.create", "case.add_item"] {
