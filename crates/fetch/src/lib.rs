@@ -193,7 +193,8 @@ impl Fetcher {
     /// one media and is not fetched twice.
     ///
     /// The error is the page's: a media link that fails is that link's `result`, and never
-    /// fails the page.
+    /// fails the page. Each fetch has the policy's own limits, so the whole takes at most
+    /// `1 + ceil(limit / MEDIA_CONCURRENCY)` times its `total_timeout`.
     pub async fn fetch_page_media(
         &self,
         page_url: &str,

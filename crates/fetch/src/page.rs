@@ -18,9 +18,10 @@
 //!   shows is not hosted anywhere a notice could reach).
 //! - **Hostile markup**: the parser is `lol_html`, a streaming HTML tokenizer made for
 //!   untrusted pages at the edge of a CDN. It builds no tree, so memory stays at the size of
-//!   the body (which the fetcher's [`crate::Policy`] already bounds) and work at one pass;
-//!   `script`, `style`, comments and other raw text are text to it, never markup, and no script
-//!   is ever run. The work is bounded further by [`MAX_ELEMENTS`] elements examined and
+//!   the body (which the fetcher's [`crate::Policy`] already bounds) and work at one pass
+//!   (two for the content of `<noscript>`, which is markup when scripts are off, as here);
+//!   `script`, `style`, comments and other raw text are text to it, never markup, and no
+//!   script is ever run. The work is bounded further by [`MAX_ELEMENTS`] elements examined and
 //!   [`MAX_CANDIDATES`] URLs collected: past either, what was found so far is the answer.
 //!   Being a tokenizer, it may place an element differently from a browser in markup that is
 //!   ambiguous without a tree (`<select><xmp>` ...); it is run non-strict, so it keeps going
@@ -29,7 +30,7 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 
-use lol_html::{element, HtmlRewriter, MemorySettings, Settings};
+use lol_html::{element, text, HtmlRewriter, MemorySettings, Settings};
 use url::Url;
 
 use crate::MAX_URL_BYTES;
@@ -202,7 +203,17 @@ pub fn extract_media(html: &str, page_url: &Url, limit: usize) -> Vec<MediaLink>
         return Vec::new();
     }
     let gathered = RefCell::new(Gathered::default());
+    gather(html, &gathered, true);
+    resolve(gathered.into_inner(), page_url, limit)
+}
+
+/// Reads `html` once, adding what it finds to `gathered`. With `noscript`, the text of each
+/// `<noscript>` (raw text to the tokenizer, which parses as a browser running scripts would)
+/// is read again as markup, where it stands: with scripting off, as we fetch, it is the
+/// page, and lazy-loading galleries put their real `<img>` there.
+fn gather(html: &str, gathered: &RefCell<Gathered>, noscript: bool) {
     let stop = || -> Box<dyn std::error::Error + Send + Sync> { "enough of this page".into() };
+    let noscript_text = RefCell::new(String::new());
     {
         let settings = Settings::new()
             .append_element_content_handler(element!("*", |el| {
@@ -272,6 +283,21 @@ pub fn extract_media(html: &str, page_url: &Url, limit: usize) -> Vec<MediaLink>
                 MemorySettings::new().with_max_allowed_memory_usage(64 * 1024 * 1024),
             )
             .with_strict(false);
+        let settings = if noscript {
+            settings.append_element_content_handler(text!("noscript", |chunk| {
+                let mut text = noscript_text.borrow_mut();
+                text.push_str(chunk.as_str());
+                if chunk.last_in_text_node() {
+                    let markup = std::mem::take(&mut *text);
+                    drop(text);
+                    // Once only: there is no noscript inside a noscript's text.
+                    gather(&markup, gathered, false);
+                }
+                Ok(())
+            }))
+        } else {
+            settings
+        };
         let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
         // An error is a handler saying "enough" or the parser giving up: either way, what was
         // gathered until then is the answer.
@@ -279,8 +305,6 @@ pub fn extract_media(html: &str, page_url: &Url, limit: usize) -> Vec<MediaLink>
             let _ = rewriter.end();
         }
     }
-    let gathered = gathered.into_inner();
-    resolve(gathered, page_url, limit)
 }
 
 /// Turns the gathered candidates into absolute http(s) URLs, each once, at most `limit`.
@@ -555,7 +579,14 @@ mod tests {
             <noscript><img src="noscript.jpg"></noscript>
             <img src="real.jpg">"#;
         let links = urls(html);
-        assert!(links.contains(&"https://site.example/gallery/real.jpg".to_string()));
+        // With scripting off, as we fetch, a noscript's content is markup.
+        assert_eq!(
+            links,
+            [
+                "https://site.example/gallery/noscript.jpg",
+                "https://site.example/gallery/real.jpg"
+            ]
+        );
         for hidden in [
             "from-script",
             "still-script",
