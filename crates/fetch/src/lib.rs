@@ -35,6 +35,7 @@
 
 mod address;
 mod error;
+pub mod page;
 mod resolve;
 
 use std::error::Error as _;
@@ -47,6 +48,7 @@ use url::{Host, Url};
 
 pub use address::{check_address, Embedding, Forbidden};
 pub use error::FetchError;
+pub use page::{extract_media, sniff_body, BodyKind, MediaLink};
 pub use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use resolve::{GuardedResolver, LookupFailed, RefusedAnswers, SystemResolver};
@@ -106,6 +108,30 @@ pub struct Fetched {
     pub address: Option<std::net::SocketAddr>,
 }
 
+/// How many media links of one page are fetched at once by [`Fetcher::fetch_page_media`].
+pub const MEDIA_CONCURRENCY: usize = 4;
+
+/// A reported page and the media found on it, each fetched or failed on its own.
+#[derive(Debug)]
+pub struct PageMedia {
+    /// The page as fetched (any status).
+    pub page: Fetched,
+    /// What the page's body is, by [`sniff_body`].
+    pub kind: BodyKind,
+    /// The media, in the page's order: for an HTML page, its media links (none unless the
+    /// status was 2xx: an error page's logo is not the reported content); for an image or a
+    /// video served directly, the page itself (`found_in` is `page`); otherwise none.
+    pub media: Vec<MediaFetch>,
+}
+
+/// One media link of a page and what fetching it gave.
+#[derive(Debug)]
+pub struct MediaFetch {
+    pub link: MediaLink,
+    /// The response (any status), or why there was none: a refused address, a timeout...
+    pub result: Result<Fetched, FetchError>,
+}
+
 /// The guarded HTTP client. Cheap to clone; clones share one connection pool.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
@@ -158,6 +184,76 @@ impl Fetcher {
             Ok(result) => result,
             Err(_) => Err(FetchError::TimedOut { after }),
         }
+    }
+
+    /// Fetches a reported page and the media on it: the page with [`Fetcher::get`], then, if its
+    /// bytes are HTML, at most `limit` of the media links [`extract_media`] finds in it, each
+    /// with [`Fetcher::get`] too (so each is checked, redirects included, like any URL), at
+    /// most [`MEDIA_CONCURRENCY`] at a time. A page that is itself an image or a video is its
+    /// one media and is not fetched twice.
+    ///
+    /// The error is the page's: a media link that fails is that link's `result`, and never
+    /// fails the page. Each fetch has the policy's own limits, so the whole takes at most
+    /// `1 + ceil(limit / MEDIA_CONCURRENCY)` times its `total_timeout`.
+    pub async fn fetch_page_media(
+        &self,
+        page_url: &str,
+        limit: usize,
+    ) -> Result<PageMedia, FetchError> {
+        let page = self.get(page_url).await?;
+        let kind = sniff_body(&page.body, page.content_type.as_deref());
+        let media = match kind {
+            BodyKind::Media if limit > 0 => vec![MediaFetch {
+                link: MediaLink {
+                    url: page.url.clone(),
+                    found_in: "page",
+                },
+                result: Ok(page.clone()),
+            }],
+            BodyKind::Html if (200..300).contains(&page.status) => {
+                let html = String::from_utf8_lossy(&page.body);
+                let links = extract_media(&html, &page.url, limit);
+                self.fetch_all(links).await
+            }
+            _ => Vec::new(),
+        };
+        Ok(PageMedia { page, kind, media })
+    }
+
+    /// Fetches every link, [`MEDIA_CONCURRENCY`] at a time, keeping the links' order.
+    async fn fetch_all(&self, links: Vec<MediaLink>) -> Vec<MediaFetch> {
+        let mut results: Vec<Option<Result<Fetched, FetchError>>> =
+            links.iter().map(|_| None).collect();
+        let mut running = tokio::task::JoinSet::new();
+        let mut next = 0;
+        loop {
+            while running.len() < MEDIA_CONCURRENCY && next < links.len() {
+                let fetcher = self.clone();
+                let url = links[next].url.to_string();
+                let index = next;
+                running.spawn(async move { (index, fetcher.get(&url).await) });
+                next += 1;
+            }
+            match running.join_next().await {
+                Some(Ok((index, result))) => results[index] = Some(result),
+                // A fetch that panicked is a bug; its link is left without a result below.
+                Some(Err(error)) => tracing::error!(%error, "a media fetch failed to finish"),
+                None => break,
+            }
+        }
+        links
+            .into_iter()
+            .zip(results)
+            .map(|(link, result)| MediaFetch {
+                result: result.unwrap_or_else(|| {
+                    Err(FetchError::Unreachable {
+                        url: link.url.to_string(),
+                        reason: "the fetch did not finish".to_string(),
+                    })
+                }),
+                link,
+            })
+            .collect()
     }
 
     /// Checks `url` without fetching it: its length, scheme, that it has no user name or

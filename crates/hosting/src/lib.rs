@@ -11,16 +11,23 @@
 //! - [`contacts`]: [`AbuseDirectory`], the abuse contact of a domain, a network block or an
 //!   autonomous system, the most specific first; [`PartnerDirectory`], the hotline of each
 //!   country (INHOPE's members, as the hotline keeps them).
+//! - [`geo`]: [`GeoDatabase`], MaxMind's GeoLite2 ASN and Country databases (`.mmdb`) from
+//!   their bytes, and [`Locator`], every imported source asked in turn for an address's
+//!   network and country.
 //! - [`route`]: the rule that turns a hosting country into who is told.
 //!
 //! **Architecture invariant:** pure. Readers take the caller's streams; nothing here opens a
 //! file, resolves a name or touches a network.
 
 pub mod contacts;
+pub mod geo;
 pub mod networks;
 mod routing;
+#[cfg(test)]
+mod test_mmdb;
 
 pub use contacts::{AbuseContact, AbuseDirectory, Partner, PartnerDirectory};
+pub use geo::{GeoDatabase, GeoKind, Location, Locator};
 pub use networks::{Network, NetworkTable};
 pub use routing::{route, Route};
 
