@@ -9,24 +9,6 @@ use serde_json::{json, Value};
 mod common;
 use common::*;
 
-/// The value of the `name` field of the first form on a page.
-fn hidden_field(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).expect("the field is on the page") + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_string()
-}
-
-/// The `name=value` part of the cookie `name` a response sets.
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with(&format!("{name}=")))
-        .map(|value| value.split(';').next().unwrap().to_string())
-}
-
 /// The receipt a page or body shows: `VG-` and three groups of four.
 fn receipt_in(text: &str) -> String {
     let start = text.find("VG-").expect("a receipt");

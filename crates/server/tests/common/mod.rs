@@ -204,3 +204,21 @@ pub async fn post_image(client: &Client, url: String, auth: &str, name: &str) ->
     assert_eq!(response.status(), StatusCode::OK, "uploading {name}");
     response.json().await.unwrap()
 }
+
+/// The value of the `name` field of the first form on a page.
+pub fn hidden_field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).expect("the field is on the page") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+/// The `name=value` part of the cookie `name` a response sets.
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with(&format!("{name}=")))
+        .map(|value| value.split(';').next().unwrap().to_string())
+}
