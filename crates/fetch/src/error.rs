@@ -32,6 +32,16 @@ pub enum FetchError {
         /// The other addresses the name resolved to, all refused too.
         others: Vec<(IpAddr, Forbidden)>,
     },
+    /// A header given to [`Fetcher::post`](crate::Fetcher::post) cannot be sent: its name is not
+    /// a header name, or its value holds a control character (a line break would let it smuggle
+    /// in headers of its own).
+    #[error("the header {name:?} cannot be sent: {reason}")]
+    InvalidHeader {
+        /// The header's name, cut to a readable length.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// More redirects than the policy follows (a loop, or a chain too long to be honest).
     #[error("more than {limit} redirects")]
     TooManyRedirects {

@@ -20,7 +20,8 @@
 //!   all `127.0.0.1`).
 //! - **Redirects are followed by hand and each hop is checked like the first.** A public server
 //!   answering `302 Location: http://169.254.169.254/` is the oldest way around a guard that only
-//!   looks at the URL it was given.
+//!   looks at the URL it was given. A POST ([`Fetcher::post`], how signed webhook notices
+//!   leave) follows none: its 3xx is the answer, so a notice never lands where no one sent it.
 //! - **No proxy.** A proxy from the environment (`HTTPS_PROXY`, ...) would resolve and connect on
 //!   our behalf, out of the resolver's sight; the client never uses one.
 //! - **Bounded work.** The URL length, the number of redirects, the body size (announced and
@@ -43,7 +44,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{CONTENT_TYPE, LOCATION};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, LOCATION};
 use url::{Host, Url};
 
 pub use address::{check_address, Embedding, Forbidden};
@@ -181,6 +182,45 @@ impl Fetcher {
         let start = self.check_url(url)?;
         let after = self.policy.total_timeout;
         match tokio::time::timeout(after, self.follow(start)).await {
+            Ok(result) => result,
+            Err(_) => Err(FetchError::TimedOut { after }),
+        }
+    }
+
+    /// POSTs `body` to `url` with `headers` (the caller's `Content-Type` among them), as a
+    /// signed webhook notice is sent, and reads the answer's body.
+    ///
+    /// The guard is `get`'s: literal addresses are checked before anything is sent, names are
+    /// resolved by the guarded resolver, and the policy's time limit (the whole exchange) and
+    /// body limit (the answer's) hold. A redirect, however, is never followed: a 3xx answer is
+    /// returned as it is, its status visible to the caller. Following it would send the body
+    /// (a notice naming reported content) to a place nobody vetted as its recipient, and a POST
+    /// is not idempotent, so re-sending it elsewhere could deliver the notice twice.
+    ///
+    /// A header name or value that cannot be sent (a line break in a value, say) is
+    /// [`FetchError::InvalidHeader`], before any connection.
+    pub async fn post(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Bytes,
+    ) -> Result<Fetched, FetchError> {
+        let url = self.check_url(url)?;
+        let headers = header_map(headers)?;
+        let after = self.policy.total_timeout;
+        let exchange = async {
+            tracing::debug!(%url, "posting");
+            let response = self
+                .client
+                .post(url.clone())
+                .headers(headers)
+                .body(body)
+                .send()
+                .await
+                .map_err(|error| request_error(&url, &error))?;
+            self.read(url, Vec::new(), response).await
+        };
+        match tokio::time::timeout(after, exchange).await {
             Ok(result) => result,
             Err(_) => Err(FetchError::TimedOut { after }),
         }
@@ -383,6 +423,22 @@ impl Fetcher {
             address,
         })
     }
+}
+
+/// The caller's headers as reqwest takes them, or the first one that cannot be sent.
+fn header_map(headers: &[(&str, String)]) -> Result<HeaderMap, FetchError> {
+    let mut map = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let invalid = |reason: &str| FetchError::InvalidHeader {
+            name: name.chars().take(100).collect(),
+            reason: reason.to_string(),
+        };
+        let name = HeaderName::try_from(*name).map_err(|_| invalid("not a valid header name"))?;
+        let value = HeaderValue::try_from(value.as_str())
+            .map_err(|_| invalid("the value has a control character or a line break"))?;
+        map.append(name, value);
+    }
+    Ok(map)
 }
 
 /// The statuses whose `Location` is followed. 300 (multiple choices) and 304 (not modified) are
