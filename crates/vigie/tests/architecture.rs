@@ -9,13 +9,14 @@ use std::process::Command;
 use serde_json::Value;
 
 /// The crates that compute and touch nothing else; the rest of Vigie is built on them.
-const PURE_CRATES: [&str; 6] = [
+const PURE_CRATES: [&str; 7] = [
     "vigie-hash",
     "vigie-index",
     "vigie-bank",
     "vigie-hotline",
     "vigie-hosting",
     "vigie-vault",
+    "vigie-figures",
 ];
 
 /// Crates built on a pure crate (so not pure themselves) that still do no I/O: what they

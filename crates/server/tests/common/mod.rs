@@ -222,3 +222,11 @@ pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
         .find(|value| value.starts_with(&format!("{name}=")))
         .map(|value| value.split(';').next().unwrap().to_string())
 }
+
+/// Runs one SQL statement on a SQLite store (`sqlite:` URL), as another part of Vigie would
+/// have written it.
+pub async fn execute_sqlite(database: &str, sql: &str) {
+    use sqlx::Connection;
+    let mut connection = sqlx::SqliteConnection::connect(database).await.unwrap();
+    sqlx::query(sql).execute(&mut connection).await.unwrap();
+}
