@@ -60,7 +60,16 @@ pub enum FetchError {
         /// The policy's limit.
         after: Duration,
     },
-    /// No answer from the host: resolution failed, connection refused or timed out, TLS
+    /// The host's name does not resolve (no such name, or no address): for a takedown, the
+    /// site is gone, which a refused connection does not say.
+    #[error("{host} does not resolve: {reason}")]
+    NameNotFound {
+        /// The host as in the URL (or a redirect's).
+        host: String,
+        /// What the resolver said.
+        reason: String,
+    },
+    /// No answer from the host: connection refused or timed out, TLS
     /// failed, the connection broke.
     #[error("{url} is unreachable: {reason}")]
     Unreachable {

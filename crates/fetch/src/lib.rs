@@ -471,9 +471,9 @@ fn request_error(url: &Url, error: &reqwest::Error) -> FetchError {
             }
         }
         if let Some(failed) = cause.downcast_ref::<LookupFailed>() {
-            return FetchError::Unreachable {
-                url: url.to_string(),
-                reason: failed.to_string(),
+            return FetchError::NameNotFound {
+                host: failed.host.clone(),
+                reason: failed.reason.clone(),
             };
         }
         source = cause.source();

@@ -446,13 +446,13 @@ async fn only_vetted_answers_are_connected_to() {
 }
 
 #[tokio::test]
-async fn an_unknown_name_is_unreachable_naming_it() {
+async fn an_unknown_name_is_not_found_naming_it() {
     match fetcher(production()).get("http://nowhere.test/").await {
-        Err(FetchError::Unreachable { url, reason }) => {
-            assert_eq!(url, "http://nowhere.test/");
-            assert!(reason.contains("nowhere.test"), "{reason}");
+        Err(FetchError::NameNotFound { host, reason }) => {
+            assert_eq!(host, "nowhere.test");
+            assert!(!reason.is_empty());
         }
-        other => panic!("expected unreachable, got {other:?}"),
+        other => panic!("expected the name not found, got {other:?}"),
     }
 }
 

@@ -104,11 +104,8 @@ impl AbuseDirectory {
                 email.unwrap_or_default()
             ));
         }
-        if webhook
-            .as_deref()
-            .is_some_and(|url| !url.starts_with("https://"))
-        {
-            return Err("a webhook must be an https:// URL".into());
+        if let Some(url) = &webhook {
+            check_webhook(url)?;
         }
         if email.is_none() && webhook.is_none() {
             return Err("neither an e-mail address nor a webhook".into());
@@ -187,6 +184,25 @@ impl AbuseDirectory {
 }
 
 /// Host names compare in lower case, without the trailing dot of a fully qualified name.
+/// A notice's body names reported URLs, so a webhook must be HTTPS; plain HTTP is allowed to
+/// loopback only (a receiver on the same machine), which the fetcher refuses anyway unless
+/// a test lets it.
+fn check_webhook(url: &str) -> Result<(), String> {
+    let loopback = [
+        "http://127.0.0.1:",
+        "http://127.0.0.1/",
+        "http://localhost:",
+        "http://localhost/",
+        "http://[::1]:",
+        "http://[::1]/",
+    ];
+    if url.starts_with("https://") || loopback.iter().any(|prefix| url.starts_with(prefix)) {
+        Ok(())
+    } else {
+        Err(format!("'{url}': a webhook must be an https:// URL"))
+    }
+}
+
 fn normalise_domain(host: &str) -> String {
     host.trim().trim_end_matches('.').to_ascii_lowercase()
 }
@@ -235,6 +251,9 @@ impl PartnerDirectory {
                 }
                 if row.email.is_empty() && row.webhook.is_empty() {
                     return Err("neither an e-mail address nor a webhook".to_string());
+                }
+                if !row.webhook.is_empty() {
+                    check_webhook(&row.webhook)?;
                 }
                 Ok(Partner {
                     country,
@@ -293,13 +312,22 @@ mod tests {
         asn,notanumber,x@y.z,,\n\
         domain,nobody.example,,,\n\
         planet,mars,x@y.z,,\n\
-        asn,64500,x@y.z,http://plain.example/,\n";
+        asn,64500,x@y.z,http://plain.example/,\n\
+        asn,64501,,http://127.0.0.1:8025/notices,\n";
 
     #[test]
     fn the_most_specific_contact_wins() {
         let (directory, problems) = AbuseDirectory::read_csv(CONTACTS.as_bytes()).unwrap();
         let lines: Vec<u64> = problems.iter().map(|p| p.line).collect();
         assert_eq!(lines, [7, 8, 9, 10], "{problems:?}");
+        // Plain HTTP only to a receiver on this machine.
+        assert!(problems[3].reason.contains("https://"), "{problems:?}");
+        assert_eq!(
+            directory
+                .contact_for("x.example", None, Some(64501))
+                .and_then(|c| c.webhook.as_deref()),
+            Some("http://127.0.0.1:8025/notices")
+        );
         let address: IpAddr = "203.0.113.200".parse().unwrap();
         let find = |host, address, asn| {
             directory

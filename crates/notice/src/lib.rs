@@ -10,6 +10,7 @@
 //! - [`Mailer`]: SMTP through lettre, with the notice's id as the `Message-ID`, so that a
 //!   recipient (or a retry after a crash) sees one message per notice, never two.
 //! - [`signature`]: the HMAC-SHA256 signature webhook receivers check.
+//! - [`sink`]: a mail sink on loopback, the SMTP server of tests and trials.
 //!
 //! **Architecture invariant:** this crate sends mail and signs bodies; it decides nothing. What
 //! to send, to whom and when is the takedown worker's business, and it never sends the same
@@ -17,6 +18,7 @@
 
 mod mailer;
 pub mod signature;
+pub mod sink;
 
 pub use mailer::{Mailer, Security, SmtpSettings};
 

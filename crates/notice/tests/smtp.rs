@@ -1,72 +1,10 @@
-//! Notices through a real SMTP conversation: a sink on loopback speaks the protocol's server
-//! side (greeting, EHLO, MAIL, RCPT, DATA, QUIT) and keeps what it was sent.
+//! Notices through a real SMTP conversation with the crate's own mail sink on loopback
+//! (`vigie_notice::sink`), which speaks the protocol's server side and keeps what it is sent.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+use vigie_notice::sink::SmtpSink;
 use vigie_notice::{Language, Mailer, Notice, RecipientKind, Security, Sender, SmtpSettings};
-
-/// One message as the sink received it.
-#[derive(Debug, Clone, Default)]
-struct Received {
-    from: String,
-    to: Vec<String>,
-    data: String,
-}
-
-/// Starts the sink; returns its port and what it receives.
-async fn smtp_sink() -> (u16, Arc<Mutex<Vec<Received>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let inbox = Arc::new(Mutex::new(Vec::new()));
-    let kept = inbox.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let inbox = kept.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = stream.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
-                let mut message = Received::default();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let upper = line.to_ascii_uppercase();
-                    let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
-                        b"250-sink\r\n250 8BITMIME\r\n"
-                    } else if let Some(from) = upper.strip_prefix("MAIL FROM:") {
-                        message.from = from.trim().to_string();
-                        b"250 ok\r\n"
-                    } else if let Some(to) = upper.strip_prefix("RCPT TO:") {
-                        message.to.push(to.trim().to_string());
-                        b"250 ok\r\n"
-                    } else if upper == "DATA" {
-                        write.write_all(b"354 go on\r\n").await.unwrap();
-                        while let Ok(Some(data)) = lines.next_line().await {
-                            if data == "." {
-                                break;
-                            }
-                            message.data.push_str(&data);
-                            message.data.push('\n');
-                        }
-                        inbox.lock().unwrap().push(std::mem::take(&mut message));
-                        b"250 queued\r\n"
-                    } else if upper == "QUIT" {
-                        write.write_all(b"221 bye\r\n").await.unwrap();
-                        return;
-                    } else {
-                        b"250 ok\r\n"
-                    };
-                    write.write_all(reply).await.unwrap();
-                }
-            });
-        }
-    });
-    (port, inbox)
-}
 
 fn notice(language: Language) -> Notice {
     Notice {
@@ -100,13 +38,14 @@ fn settings(port: u16) -> SmtpSettings {
 
 #[tokio::test]
 async fn a_notice_arrives_in_its_language_with_its_own_message_id() {
-    let (port, inbox) = smtp_sink().await;
+    let sink = SmtpSink::start().await.unwrap();
+    let port = sink.port;
     let mailer = Mailer::new(&settings(port)).unwrap();
     mailer
         .send(&notice(Language::Fr), "abuse@example-host.net")
         .await
         .unwrap();
-    let received = inbox.lock().unwrap().clone();
+    let received = sink.received();
     assert_eq!(received.len(), 1);
     let message = &received[0];
     assert_eq!(message.from, "<NOTICES@HOTLINE.EXAMPLE>");

@@ -68,7 +68,7 @@ impl ApiError {
             E::Forbidden { .. } => (StatusCode::BAD_REQUEST, "url_refused"),
             E::TooLarge { .. } => (StatusCode::BAD_REQUEST, "url_too_large"),
             E::TimedOut { .. } => (StatusCode::GATEWAY_TIMEOUT, "url_timeout"),
-            E::TooManyRedirects { .. } | E::Unreachable { .. } => {
+            E::TooManyRedirects { .. } | E::Unreachable { .. } | E::NameNotFound { .. } => {
                 (StatusCode::BAD_GATEWAY, "url_unreachable")
             }
             // The fetcher's own configuration is the operator's business.

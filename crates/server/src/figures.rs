@@ -1,7 +1,9 @@
 //! `/figures`: what the hotline reports of its work, as HTML tables: reports per day (with a
 //! bar chart above the table) and by category over the last 30 days, the share of resolved
 //! items no one had to look at, and how long the waiting items have waited. Counts only: no
-//! report content, so read-only accounts see it too.
+//! report content, so read-only accounts see it too. Then the time to removal of the
+//! takedowns opened in the last 90 days (from the first notice to the check that found the
+//! content gone): overall, by hosting country (with a chart of the medians) and by network.
 //!
 //! The chart is `vigie-figures`' inline SVG: no script and no inline style, so the pages'
 //! Content-Security-Policy lets it through as it is. It is an image to assistive technology;
@@ -23,6 +25,37 @@ use crate::{now, AppState};
 /// How far back the daily and category tables go.
 const FIGURES_DAYS: i64 = 30;
 
+/// How far back the takedowns counted in the time to removal were opened: removal takes
+/// days, and a long-open takedown must not fall out of sight after a month.
+const REMOVAL_DAYS: i64 = 90;
+
+/// Time-to-removal figures of one group, in words.
+struct RemovalRow {
+    group: String,
+    takedowns: usize,
+    removed: usize,
+    open: usize,
+    median: String,
+    p90: String,
+    open_longest: String,
+}
+
+impl RemovalRow {
+    fn new(stats: &vigie_figures::RemovalStats) -> RemovalRow {
+        let words =
+            |ms: Option<i64>| ms.map_or_else(|| "—".to_owned(), vigie_figures::duration_text);
+        RemovalRow {
+            group: stats.group.clone(),
+            takedowns: stats.takedowns,
+            removed: stats.removed,
+            open: stats.open,
+            median: words(stats.median_ms),
+            p90: words(stats.p90_ms),
+            open_longest: words(stats.open_longest_ms),
+        }
+    }
+}
+
 #[derive(askama::Template)]
 #[template(path = "figures.html")]
 struct FiguresPage {
@@ -38,6 +71,12 @@ struct FiguresPage {
     waiting: i64,
     oldest_wait: String,
     median_wait: String,
+    /// Time to removal: overall, then by hosting country and by network.
+    removal: RemovalRow,
+    by_country: Vec<RemovalRow>,
+    by_network: Vec<RemovalRow>,
+    /// The median time to removal per country, an SVG document from `vigie-figures`.
+    by_country_chart: String,
 }
 
 /// `GET /figures`.
@@ -63,7 +102,32 @@ pub async fn figures_page(
         page.t.get("figures.per_day"),
         &figures.reports_per_day,
     );
+    let takedowns: Vec<vigie_figures::Takedown> = state
+        .store
+        .takedowns_opened(at - REMOVAL_DAYS * vigie_store::DAY_MS, at + 1)
+        .await?
+        .iter()
+        .filter_map(vigie_takedown::removal_row)
+        .collect();
+    let stats = |grouping| vigie_figures::removal_stats(&takedowns, grouping, at);
+    let overall = stats(vigie_figures::Grouping::Overall);
+    let by_country = stats(vigie_figures::Grouping::Country);
+    let medians: Vec<(String, i64)> = by_country
+        .iter()
+        .filter_map(|group| Some((group.group.clone(), group.median_ms?)))
+        .collect();
+    let by_country_chart = vigie_figures::chart::durations_by_group(
+        page.t.get("figures.removal_by_country"),
+        &medians,
+    );
     let shown = FiguresPage {
+        removal: RemovalRow::new(&overall[0]),
+        by_country: by_country.iter().map(RemovalRow::new).collect(),
+        by_network: stats(vigie_figures::Grouping::Network)
+            .iter()
+            .map(RemovalRow::new)
+            .collect(),
+        by_country_chart,
         page,
         per_day_chart,
         days: figures

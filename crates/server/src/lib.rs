@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod routes;
 pub mod setup;
 pub mod snapshot;
+pub mod takedown;
 pub mod triage;
 pub mod web;
 
@@ -67,6 +68,9 @@ pub struct Config {
     pub vault: Option<vigie_vault::KeyRing>,
     /// The largest attachment accepted, decoded, in bytes.
     pub max_attachment_bytes: usize,
+    /// How the takedown worker in the server's process works; `None` runs none (the jobs
+    /// wait for a `vigie worker`).
+    pub takedown: Option<vigie_takedown::Settings>,
 }
 
 impl Config {
@@ -84,6 +88,7 @@ impl Config {
             public_report_limit: intake::RateLimit::default(),
             vault: None,
             max_attachment_bytes: 16 << 20,
+            takedown: None,
         }
     }
 }
@@ -132,12 +137,17 @@ pub struct Started {
     pub serving: tokio::task::JoinHandle<Result<(), std::io::Error>>,
 }
 
-/// Opens the store, loads the index, binds and serves in the background until `shutdown`
-/// completes; in-flight requests finish first.
-pub async fn start(
-    config: Config,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<Started, ServerError> {
+/// The state every handler shares, opened: the store, the index loaded and followed.
+struct Opened {
+    state: Arc<AppState>,
+    loaded: Loaded,
+    /// Follows the store's change log into the index until aborted.
+    follower: tokio::task::JoinHandle<()>,
+    /// Writes the snapshot of the index start-up made, if it made one.
+    writing_snapshot: Option<tokio::task::JoinHandle<()>>,
+}
+
+async fn open(config: &Config) -> Result<Opened, ServerError> {
     let fetcher = vigie_fetch::Fetcher::new(config.fetch_policy.clone())?;
     let store = Store::open(&config.database_url).await?;
     let snapshot = match &config.snapshot_path {
@@ -158,14 +168,66 @@ pub async fn start(
         keys: auth::KeyCache::default(),
         intake: intake::Intake::start(store.clone(), config.public_report_limit),
     });
+    Ok(Opened {
+        state,
+        loaded,
+        follower,
+        writing_snapshot,
+    })
+}
+
+/// A takedown worker over the server's store, fetcher and banks.
+fn takedown_worker(
+    state: &Arc<AppState>,
+    settings: vigie_takedown::Settings,
+    clock: Arc<dyn vigie_takedown::Clock>,
+) -> Arc<vigie_takedown::Worker<takedown::BankRecogniser>> {
+    vigie_takedown::Worker::new(
+        state.store.clone(),
+        state.fetcher.clone(),
+        Arc::new(takedown::BankRecogniser::new(Arc::clone(state))),
+        clock,
+        settings,
+    )
+}
+
+/// Opens the store, loads the index, binds and serves in the background until `shutdown`
+/// completes; in-flight requests finish first. With `config.takedown`, a takedown worker
+/// runs in the same process until then too.
+pub async fn start(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Started, ServerError> {
+    let Opened {
+        state,
+        loaded,
+        follower,
+        writing_snapshot,
+    } = open(&config).await?;
     let setup_token = setup::first_run_token(&state).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let address = listener.local_addr()?;
+    // One stop for the server and its worker: the signal is turned into a channel both watch.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let worker = config.takedown.clone().map(|settings| {
+        let worker = takedown_worker(&state, settings, Arc::new(vigie_takedown::SystemClock));
+        tokio::spawn(worker.run(until_stopped(stopped.clone())))
+    });
     let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let serving = tokio::spawn(async move {
         let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(until_stopped(stopped))
             .await;
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
         follower.abort();
         if let Some(writing) = writing_snapshot {
             // A stop right after a start waits for the start-up snapshot rather than throw
@@ -180,6 +242,45 @@ pub async fn start(
         loaded,
         serving,
     })
+}
+
+/// A takedown worker of its own process (`vigie worker`), or of a test's: the store and the
+/// banks' index opened as `start` opens them, without serving HTTP.
+#[derive(Debug)]
+pub struct StandaloneWorker {
+    pub worker: Arc<vigie_takedown::Worker<takedown::BankRecogniser>>,
+    follower: tokio::task::JoinHandle<()>,
+    writing_snapshot: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl StandaloneWorker {
+    /// Opens the store and the index for a worker reading the time from `clock`.
+    pub async fn open(
+        config: &Config,
+        settings: vigie_takedown::Settings,
+        clock: Arc<dyn vigie_takedown::Clock>,
+    ) -> Result<StandaloneWorker, ServerError> {
+        let Opened {
+            state,
+            follower,
+            writing_snapshot,
+            ..
+        } = open(config).await?;
+        Ok(StandaloneWorker {
+            worker: takedown_worker(&state, settings, clock),
+            follower,
+            writing_snapshot,
+        })
+    }
+
+    /// Works until `shutdown` completes, then stops following the store.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        Arc::clone(&self.worker).run(shutdown).await;
+        self.follower.abort();
+        if let Some(writing) = self.writing_snapshot {
+            let _ = writing.await;
+        }
+    }
 }
 
 /// Milliseconds since the Unix epoch.

@@ -186,6 +186,7 @@ struct ItemPage {
     take_a_break: bool,
     options: ClassificationOptions,
     open_cases: Vec<(i64, String)>,
+    takedown: Option<crate::takedown::TakedownView>,
 }
 
 /// The codes of each classification scheme, for the form's menus.
@@ -290,6 +291,7 @@ async fn render_item(
         take_a_break,
         options: ClassificationOptions::new(),
         open_cases,
+        takedown: crate::takedown::takedown_view(state, item_id).await?,
     };
     Ok(web::render_with_status(status, &shown.page, &shown))
 }

@@ -289,6 +289,11 @@ async fn join_item(
     .bind(known.map(|k| k.distance))
     .fetch_one(&mut *connection)
     .await?;
+    // A new URL is fetched by a takedown worker, which hashes what it serves and resolves
+    // the item without a human view when that is known material.
+    if let ItemKey::Url(_) = key {
+        enqueue_job_in(connection, &crate::takedown::page_job(id, received_at)).await?;
+    }
     if let ItemKey::File(file) = key {
         sqlx::query(
             "INSERT INTO attachments (item_id, file_name, media_type, size, md5, sha1, sha256, \

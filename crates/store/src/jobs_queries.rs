@@ -7,6 +7,15 @@ pub(crate) async fn enqueue_job(
     pool: &Pool<Db>,
     job: &crate::jobs::NewJob,
 ) -> Result<Option<crate::jobs::Job>, StoreError> {
+    enqueue_job_in(&mut *pool.acquire().await?, job).await
+}
+
+/// [`enqueue_job`] in the caller's connection or transaction, so that a job is asked for
+/// together with the write that needs it (a takedown opened, an item made).
+async fn enqueue_job_in(
+    connection: &mut Connection,
+    job: &crate::jobs::NewJob,
+) -> Result<Option<crate::jobs::Job>, StoreError> {
     let stored = sqlx::query_as(&format!(
         "INSERT INTO jobs (kind, dedup_key, payload, state, run_at, attempts, max_attempts, \
          created_at) VALUES ($1, $2, $3, 'pending', $4, 0, $5, $6) \
@@ -18,7 +27,7 @@ pub(crate) async fn enqueue_job(
     .bind(job.run_at)
     .bind(job.max_attempts)
     .bind(now_millis())
-    .fetch_optional(pool)
+    .fetch_optional(&mut *connection)
     .await?;
     Ok(stored)
 }

@@ -67,6 +67,7 @@ mod on_sqlite {
     include!("triage_queries.rs");
     include!("intake_queries.rs");
     include!("jobs_queries.rs");
+    include!("takedown_queries.rs");
 }
 
 /// The queries compiled for PostgreSQL.
@@ -77,6 +78,7 @@ mod on_postgres {
     include!("triage_queries.rs");
     include!("intake_queries.rs");
     include!("jobs_queries.rs");
+    include!("takedown_queries.rs");
 }
 
 /// Which database a store runs on.
@@ -113,8 +115,14 @@ macro_rules! dispatch {
 // Declared after `dispatch!`, which their `impl Store` blocks use.
 mod intake;
 mod jobs;
+mod takedown;
 mod triage;
 pub use jobs::{backoff_ms, Job, JobState, NewJob};
+pub use takedown::{
+    takedown_job, CheckOutcome, Location, NewCheck, NewNotice, NewPageMedia, NoticeRecord,
+    PageMedia, ReferenceData, Takedown, TakedownState, UrlCheck, LOCATE_JOB, NOTICE_JOB, PAGE_JOB,
+    RECHECK_JOB, TAKEDOWN_JOB_ATTEMPTS,
+};
 pub use triage::{
     case_target, item_target, utc_day_start, Case, CaseFile, CaseNote, Classification, Exposure,
     Figures, ItemMedia, NewCaseFile, QueueEntry, ReportSummary, Reveal, RevealOutcome,

@@ -164,6 +164,7 @@ pub(crate) async fn decide_item(
     if done.rows_affected() == 0 {
         return Err(not_yours(&item, "decide"));
     }
+    open_takedown_in(&mut transaction, item_id, &classification.decision, now).await?;
     commit_audited(transaction, audit).await?;
     Ok(item)
 }

@@ -203,7 +203,7 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Who the audit log says imported: the operator's account on this machine.
-fn actor() -> String {
+pub(crate) fn actor() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".into());

@@ -17,6 +17,8 @@ mod matcher;
 mod scan_command;
 mod scan_report;
 mod serve_command;
+mod takedown_commands;
+mod worker_command;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,6 +45,15 @@ enum Command {
     Scan(scan_command::ScanArgs),
     /// Serve the HMA-compatible matching API (SQLite in a data directory, or PostgreSQL).
     Serve(serve_command::ServeArgs),
+    /// Run a takedown worker: fetch reported pages, send notices, re-check until removed.
+    Worker(worker_command::WorkerArgs),
+    /// Import the hosting reference data (IP-to-ASN and country tables, GeoLite2 databases,
+    /// abuse contacts, partner hotlines) into the store.
+    #[command(subcommand)]
+    Hosting(takedown_commands::HostingCommand),
+    /// Write the hotline's reports (the transparency report).
+    #[command(subcommand)]
+    Report(takedown_commands::ReportCommand),
     /// Import hash lists into a bank of the store, or export one.
     #[command(subcommand)]
     Bank(bank_command::BankCommand),
@@ -59,6 +70,9 @@ fn main() -> ExitCode {
         Command::Match(args) => match_command::run(args),
         Command::Scan(args) => scan_command::run(args),
         Command::Serve(args) => serve_command::run(args),
+        Command::Worker(args) => worker_command::run(args),
+        Command::Hosting(command) => takedown_commands::run_hosting(command),
+        Command::Report(command) => takedown_commands::run_report(command),
         Command::Bank(command) => bank_command::run(command),
         Command::Audit(command) => audit_command::run(command),
     };

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Args;
 
+use crate::worker_command::{default_worker_name, takedown_settings, HotlineArgs, TakedownArgs};
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Where to listen.
@@ -47,17 +49,15 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 10, value_name = "REVEALS")]
     break_every: u32,
 
-    /// The hotline's name, as its exports give it to recipients.
-    #[arg(long, default_value = "Vigie hotline", value_name = "NAME")]
-    hotline_name: String,
+    #[command(flatten)]
+    hotline: HotlineArgs,
 
-    /// The hotline's country (ISO 3166-1 alpha-2), as its exports give it.
-    #[arg(long, default_value = "FR", value_name = "CODE")]
-    hotline_country: String,
+    #[command(flatten)]
+    takedown: TakedownArgs,
 
-    /// The address recipients of the hotline's exports write to.
-    #[arg(long, default_value = "hotline@example.invalid", value_name = "EMAIL")]
-    hotline_email: String,
+    /// Runs no takedown worker in this process: reported URLs wait for a `vigie worker`.
+    #[arg(long)]
+    no_takedown: bool,
 
     /// How log lines are written to standard error: `text` for people, `json` (one object a
     /// line) for a log collector. `RUST_LOG` chooses the levels (default `info`).
@@ -66,13 +66,13 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum LogFormat {
+pub enum LogFormat {
     Text,
     Json,
 }
 
 /// Sends the server's `tracing` events to standard error.
-fn start_logging(format: LogFormat) {
+pub fn start_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt()
@@ -85,7 +85,7 @@ fn start_logging(format: LogFormat) {
 }
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM (what service managers send to stop a process).
-async fn stop_requested() {
+pub async fn stop_requested() {
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -192,10 +192,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         reveal_seconds: args.reveal_seconds,
         daily_reveal_limit: args.daily_reveal_limit,
         break_every: args.break_every,
-        name: args.hotline_name.clone(),
-        country: args.hotline_country.clone(),
-        contact_email: args.hotline_email.clone(),
+        name: args.hotline.hotline_name.clone(),
+        country: args.hotline.hotline_country.clone(),
+        contact_email: args.hotline.hotline_email.clone(),
     };
+    config.fetch_policy.allow_loopback = args.takedown.test_allow_loopback;
+    if !args.no_takedown {
+        config.takedown = Some(takedown_settings(
+            default_worker_name(),
+            &args.hotline,
+            &args.takedown,
+        )?);
+    }
     config.snapshot_path = args.snapshot.clone().or_else(|| {
         let embedded = args.store.database_url.is_none();
         embedded.then(|| args.store.data_dir.join("index.vidx"))
