@@ -16,7 +16,7 @@ use vigie_store::{case_target, item_target, TimelineEvent, CASE_FILE_ACTION, CAS
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::triage::{clock_text, describe, person, with_exposure};
+use crate::triage::{clock_text, decision_text, describe, person, status_text, with_exposure};
 use crate::web::{self, Page};
 use crate::{audit, audit_entry, now, AppState};
 
@@ -82,6 +82,7 @@ struct CasePage {
 struct CaseItemRow {
     id: i64,
     what: String,
+    /// Its status and decision, in words.
     status: String,
     decision: String,
 }
@@ -103,8 +104,8 @@ pub async fn case_page(
         .map(|item| CaseItemRow {
             id: item.id,
             what: describe(&item),
-            status: item.status.as_str().to_owned(),
-            decision: item.decision.clone().unwrap_or_default(),
+            status: status_text(page.t, &item),
+            decision: decision_text(page.t, &item),
         })
         .collect();
     let notes = state

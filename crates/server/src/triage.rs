@@ -32,7 +32,7 @@ use vigie_store::{
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::web::{self, Page};
+use crate::web::{self, Page, Texts};
 use crate::{audit_entry, now, AppState};
 
 /// How the hotline's analysts work, and who the hotline is in what it exports.
@@ -105,6 +105,7 @@ struct QueuePage {
 struct QueueRow {
     id: i64,
     what: String,
+    /// The most urgent category, in words.
     category: String,
     urgency: i64,
     reporters: i64,
@@ -115,8 +116,11 @@ struct QueueRow {
 struct ResolvedRow {
     id: i64,
     what: String,
+    /// The status code (the row's class) and its words.
     status: String,
+    status_text: String,
     by: String,
+    /// The decision, in words.
     decision: String,
     reveals: i64,
 }
@@ -138,7 +142,7 @@ pub async fn queue_page(
         .map(|entry| QueueRow {
             id: entry.item.id,
             what: describe(&entry.item),
-            category: entry.item.category.clone(),
+            category: page.t.label("report.category", &entry.item.category),
             urgency: entry.item.urgency,
             reporters: entry.item.reporters,
             waiting: duration_text(at - entry.item.first_reported_at),
@@ -154,11 +158,12 @@ pub async fn queue_page(
             id: item.id,
             what: describe(&item),
             status: item.status.as_str().to_owned(),
+            status_text: status_text(page.t, &item),
             by: match item.status {
                 ItemStatus::Known => item.matched_bank.clone().unwrap_or_default(),
                 _ => item.decided_by_name.clone().unwrap_or_default(),
             },
-            decision: item.decision.clone().unwrap_or_default(),
+            decision: decision_text(page.t, &item),
             reveals: item.reveals,
         })
         .collect();
@@ -176,6 +181,10 @@ struct ItemPage {
     page: Page,
     item: vigie_store::TriageItem,
     what: String,
+    /// The item's category, status and decision in words (the decision empty if none).
+    category: String,
+    status: String,
+    decision: String,
     reports: Vec<vigie_store::ReportSummary>,
     has_media: bool,
     mine: bool,
@@ -188,27 +197,58 @@ struct ItemPage {
     open_cases: Vec<(i64, String)>,
 }
 
-/// The codes of each classification scheme, for the form's menus.
+/// The form's menus: each scheme's (code, words) pairs. The codes are what the form sends; the
+/// words, in the analyst's language, are what the menu shows.
 struct ClassificationOptions {
-    iccam: Vec<&'static str>,
-    site_types: Vec<&'static str>,
-    age_groups: Vec<&'static str>,
-    genders: Vec<&'static str>,
-    ncmec: Vec<&'static str>,
-    vics: Vec<u8>,
-    decisions: Vec<&'static str>,
+    iccam: Vec<(String, String)>,
+    site_types: Vec<(String, String)>,
+    age_groups: Vec<(String, String)>,
+    genders: Vec<(String, String)>,
+    ncmec: Vec<(String, String)>,
+    vics: Vec<(String, String)>,
+    decisions: Vec<(String, String)>,
 }
 
 impl ClassificationOptions {
-    fn new() -> Self {
+    fn new(t: &Texts) -> Self {
+        fn menu<'a>(
+            t: &Texts,
+            prefix: &str,
+            codes: impl IntoIterator<Item = &'a str>,
+        ) -> Vec<(String, String)> {
+            codes
+                .into_iter()
+                .map(|code| (code.to_owned(), t.label(prefix, code)))
+                .collect()
+        }
+        let vics: Vec<String> = VicsCategory::ALL
+            .iter()
+            .map(|c| c.number().to_string())
+            .collect();
         ClassificationOptions {
-            iccam: IccamClassification::ALL.iter().map(|c| c.code()).collect(),
-            site_types: SiteType::ALL.iter().map(|c| c.code()).collect(),
-            age_groups: AgeGroup::ALL.iter().map(|c| c.code()).collect(),
-            genders: Gender::ALL.iter().map(|c| c.code()).collect(),
-            ncmec: NcmecCategory::ALL.iter().map(|c| c.code()).collect(),
-            vics: VicsCategory::ALL.iter().map(|c| c.number()).collect(),
-            decisions: Decision::ALL.iter().map(|c| c.code()).collect(),
+            iccam: menu(
+                t,
+                "triage.iccam",
+                IccamClassification::ALL.iter().map(|c| c.code()),
+            ),
+            site_types: menu(
+                t,
+                "triage.site_type",
+                SiteType::ALL.iter().map(|c| c.code()),
+            ),
+            age_groups: menu(
+                t,
+                "triage.age_group",
+                AgeGroup::ALL.iter().map(|c| c.code()),
+            ),
+            genders: menu(t, "triage.gender", Gender::ALL.iter().map(|c| c.code())),
+            ncmec: menu(
+                t,
+                "triage.ncmec",
+                NcmecCategory::ALL.iter().map(|c| c.code()),
+            ),
+            vics: menu(t, "triage.vics", vics.iter().map(String::as_str)),
+            decisions: menu(t, "triage.decision", Decision::ALL.iter().map(|c| c.code())),
         }
     }
 }
@@ -277,9 +317,13 @@ async fn render_item(
     } else {
         StatusCode::OK
     };
+    let t = page.t;
     let shown = ItemPage {
         page,
         what: describe(&item),
+        category: t.label("report.category", &item.category),
+        status: status_text(t, &item),
+        decision: decision_text(t, &item),
         has_media: item.media_type.is_some(),
         claimed_by: item.claimed_by_name.clone().unwrap_or_default(),
         item,
@@ -288,7 +332,7 @@ async fn render_item(
         revealed_until,
         message,
         take_a_break,
-        options: ClassificationOptions::new(),
+        options: ClassificationOptions::new(t),
         open_cases,
     };
     Ok(web::render_with_status(status, &shown.page, &shown))
@@ -633,6 +677,19 @@ pub(crate) fn describe(item: &vigie_store::TriageItem) -> String {
     }
 }
 
+/// An item's status in words.
+pub(crate) fn status_text(t: &Texts, item: &vigie_store::TriageItem) -> String {
+    t.label("triage.status", item.status.as_str())
+}
+
+/// An item's decision in words; empty while it has none.
+pub(crate) fn decision_text(t: &Texts, item: &vigie_store::TriageItem) -> String {
+    item.decision
+        .as_deref()
+        .map(|code| t.label("triage.decision", code))
+        .unwrap_or_default()
+}
+
 /// A wait as people say it: "3 d 4 h", "2 h 5 min", "40 s".
 pub(crate) fn duration_text(ms: i64) -> String {
     let seconds = ms.max(0) / 1000;
@@ -671,6 +728,26 @@ mod tests {
         assert_eq!(duration_text(3 * 86_400_000 + 4 * 3_600_000), "3 d 4 h");
         assert_eq!(duration_text(-5), "0 s");
         assert_eq!(clock_text(3_600_000 + 61_000), "01:01:01 UTC");
+    }
+
+    #[test]
+    fn every_code_of_every_menu_has_words_in_both_languages() {
+        for lang in web::Lang::ALL {
+            let options = ClassificationOptions::new(web::texts(lang));
+            let menus = [
+                &options.iccam,
+                &options.site_types,
+                &options.age_groups,
+                &options.genders,
+                &options.ncmec,
+                &options.vics,
+                &options.decisions,
+            ];
+            for (code, words) in menus.into_iter().flatten() {
+                // A code without words would show as itself.
+                assert_ne!(code, words, "{code} in {}", lang.code());
+            }
+        }
     }
 
     #[test]

@@ -392,7 +392,7 @@ async fn an_analyst_triages_a_report_from_claim_to_export() {
         .unwrap();
     let row_text = row.text().await.unwrap();
     assert!(
-        row_text.contains("known") && row_text.contains("BENIGN_KNOWN"),
+        row_text.contains("Known material") && row_text.contains("BENIGN_KNOWN"),
         "{row_text}"
     );
     assert_eq!(
@@ -499,7 +499,10 @@ async fn an_analyst_triages_a_report_from_claim_to_export() {
             .unwrap_or_else(|error| panic!("{select} = {value}: {error}"));
     }
     click_through(&browser, Locator::Id("decide")).await;
-    assert_eq!(text_of(&browser, "decision").await, "law_enforcement");
+    assert_eq!(
+        text_of(&browser, "decision").await,
+        "Forward to law enforcement"
+    );
 
     // Into a new case, then its exports.
     browser

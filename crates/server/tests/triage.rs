@@ -194,6 +194,21 @@ async fn an_analyst_claims_decides_and_exports_a_case() {
     assert!(page.contains("Vu sur https://a.example/live"));
     assert!(page.contains("id=\"claimed-by\">anne<"));
     assert!(page.contains("id=\"classify\""));
+    // The menus show words in the analyst's language and send the codes.
+    assert!(
+        page.contains("<option value=\"pre_pubescent\">Pre-pubescent</option>"),
+        "{page}"
+    );
+    assert!(page.contains("<option value=\"a1\">A1: prepubescent child, sex act</option>"));
+    let french = anne.page(&format!("{item}?lang=fr")).await;
+    assert!(french.contains("<option value=\"pre_pubescent\">Prépubère</option>"));
+    assert!(french.contains("<option value=\"a1\">A1 : enfant prépubère, acte sexuel</option>"));
+    assert!(french.contains("<option value=\"notice_to_host\">Notifier l&#39;hébergeur</option>"));
+    assert!(
+        french.contains("<option value=\"1\">1 : contenu d&#39;abus sexuel sur enfant</option>")
+    );
+    assert!(french.contains("id=\"status\">Pris en charge<"));
+    assert!(!french.contains(">pre_pubescent<") && !french.contains(">law_enforcement<"));
     // A URL item has no media to reveal, and read-only accounts see no item at all.
     assert_eq!(
         anne.post(&format!("{item}/reveal"), &[]).await.status(),
@@ -225,7 +240,12 @@ async fn an_analyst_claims_decides_and_exports_a_case() {
         .await;
     assert_eq!(location(&decided), item);
     let page = anne.page(&item).await;
-    assert!(page.contains("id=\"decision\">law_enforcement<"));
+    assert!(
+        page.contains("id=\"decision\">Forward to law enforcement<"),
+        "{page}"
+    );
+    let french = anne.page(&format!("{item}?lang=fr")).await;
+    assert!(french.contains("id=\"decision\">Transmettre aux forces de l&#39;ordre<"));
     assert!(!anne.page("/triage").await[..resolved].contains("https://a.example/live"));
 
     // Into a new case, with a note; the case page tells the story.
@@ -273,6 +293,10 @@ async fn an_analyst_claims_decides_and_exports_a_case() {
     assert!(case_page.contains("letter.txt") && case_page.contains(&sha256));
     assert!(case_page.contains("case.file: letter.txt"), "{case_page}");
     assert!(case_page.contains("Live stream, forum X"));
+    assert!(case_page.contains("<td>Decided</td>\n      <td>Forward to law enforcement</td>"));
+    let french_case = anne.page(&format!("{case}?lang=fr")).await;
+    assert!(french_case
+        .contains("<td>Décidé</td>\n      <td>Transmettre aux forces de l&#39;ordre</td>"));
     assert!(case_page.contains("Host notified."));
     for action in ["item.claim", "item.decide", "case.create", "case.add_item"] {
         assert!(case_page.contains(action), "{action} in the timeline");
