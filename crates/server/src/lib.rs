@@ -13,6 +13,7 @@
 pub mod audit_writer;
 pub mod auth;
 pub mod cases;
+mod countries;
 pub mod error;
 pub mod figures;
 pub mod group_writer;

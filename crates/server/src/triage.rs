@@ -31,6 +31,7 @@ use vigie_store::{
 };
 
 use crate::auth::Principal;
+use crate::countries;
 use crate::error::ApiError;
 use crate::web::{self, Page, Texts};
 use crate::{audit_entry, now, AppState};
@@ -49,6 +50,13 @@ pub struct HotlineSettings {
     pub name: String,
     pub country: String,
     pub contact_email: String,
+}
+
+impl HotlineSettings {
+    /// The daily limit as the store takes it: `None` for no limit.
+    pub(crate) fn daily_limit(&self) -> Option<i64> {
+        (self.daily_reveal_limit > 0).then_some(i64::from(self.daily_reveal_limit))
+    }
 }
 
 impl Default for HotlineSettings {
@@ -418,7 +426,6 @@ pub async fn reveal(
     let at = now();
     let lifetime_ms =
         i64::try_from(settings.reveal_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
-    let limit = (settings.daily_reveal_limit > 0).then_some(i64::from(settings.daily_reveal_limit));
     let outcome = state
         .store
         .reveal_item(
@@ -428,7 +435,7 @@ pub async fn reveal(
                 now: at,
                 lifetime_ms,
                 day_start: utc_day_start(at),
-                daily_limit: limit,
+                daily_limit: settings.daily_limit(),
             },
             |reveal| {
                 audit_entry(
@@ -452,10 +459,7 @@ pub async fn reveal(
             Ok(web::see_other(&target))
         }
         Ok(RevealOutcome::LimitReached { items_today }) => {
-            let why = page
-                .t
-                .get("triage.limit_reached")
-                .replace("{count}", &items_today.to_string());
+            let why = limit_reached(page.t, items_today);
             let mut refused =
                 render_item(&state, &principal, user, item_id, page, Some(why), false).await?;
             *refused.status_mut() = StatusCode::TOO_MANY_REQUESTS;
@@ -515,12 +519,7 @@ pub async fn original(
         ));
     }
     let media = state.store.item_media(item_id).await?;
-    let keys = vault(&state)?;
-    let sealed = media.sealed;
-    let bytes = tokio::task::spawn_blocking(move || keys.open(&sealed))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let bytes = open_sealed(&state, media.sealed).await?;
     Ok((
         [
             (header::CONTENT_TYPE, media.media_type.as_str()),
@@ -533,6 +532,21 @@ pub async fn original(
         .into_response())
 }
 
+/// Why a reveal past the daily limit is refused, in the analyst's words.
+pub(crate) fn limit_reached(t: &Texts, items_today: i64) -> String {
+    t.get("triage.limit_reached")
+        .replace("{count}", &items_today.to_string())
+}
+
+/// Decrypts what the intake or a case sealed, off the async threads.
+pub(crate) async fn open_sealed(state: &AppState, sealed: Vec<u8>) -> Result<Vec<u8>, ApiError> {
+    let keys = vault(state)?;
+    tokio::task::spawn_blocking(move || keys.open(&sealed))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+}
+
 /// The vault's keys, to open what the intake sealed; a server without them has no media.
 pub(crate) fn vault(state: &AppState) -> Result<vigie_vault::KeyRing, ApiError> {
     state
@@ -543,6 +557,7 @@ pub(crate) fn vault(state: &AppState) -> Result<vigie_vault::KeyRing, ApiError> 
 }
 
 /// The classification form: every scheme's code as vigie-hotline spells it; empty for none.
+/// `decision_country` is the partner hotline's country, for `partner_hotline` only.
 #[derive(Debug, Deserialize)]
 pub struct DecisionForm {
     csrf: String,
@@ -558,14 +573,17 @@ pub struct DecisionForm {
     #[serde(default)]
     vics: String,
     decision: String,
+    #[serde(default)]
+    decision_country: String,
 }
 
 impl DecisionForm {
-    /// The classification, each code checked against its scheme.
-    fn classification(&self) -> Result<Classification, ApiError> {
-        let bad = |error: vigie_hotline::UnknownCode| {
-            ApiError::invalid("invalid_classification", error.to_string())
-        };
+    /// The classification, each code checked against its scheme, or why not, in words for the
+    /// form (`t`). Forwarding to a partner hotline needs the country of that hotline, an
+    /// assigned ISO 3166-1 code other than `own_country` (content hosted at home is this
+    /// hotline's to act on); no other decision takes a country.
+    fn classification(&self, t: &Texts, own_country: &str) -> Result<Classification, String> {
+        let bad = |error: vigie_hotline::UnknownCode| error.to_string();
         fn optional<T>(
             code: &str,
             parse: impl Fn(&str) -> Result<T, vigie_hotline::UnknownCode>,
@@ -579,14 +597,34 @@ impl DecisionForm {
         let vics = if self.vics.is_empty() {
             None
         } else {
-            let number: i64 = self.vics.parse().map_err(|_| {
-                ApiError::invalid("invalid_classification", "a VICS category is 0 to 4")
-            })?;
+            let number: i64 = self
+                .vics
+                .parse()
+                .map_err(|_| "a Project VIC category is 0 to 4".to_owned())?;
             VicsCategory::from_number(number).map_err(bad)?;
             Some(number)
         };
         IccamClassification::from_code(&self.iccam).map_err(bad)?;
-        Decision::from_code(&self.decision).map_err(bad)?;
+        let decision = Decision::from_code(&self.decision).map_err(bad)?;
+        let typed = self.decision_country.trim();
+        let decision_country = match (decision, typed.is_empty()) {
+            (Decision::ForwardToPartnerHotline, true) => {
+                return Err(t.get("triage.error.country_missing").to_owned())
+            }
+            (Decision::ForwardToPartnerHotline, false) => match countries::parse(typed) {
+                Some(code) if code.eq_ignore_ascii_case(own_country) => {
+                    return Err(t.get("triage.error.country_own").replace("{country}", code))
+                }
+                Some(code) => Some(code.to_owned()),
+                None => {
+                    return Err(t
+                        .get("triage.error.country_invalid")
+                        .replace("{typed}", typed))
+                }
+            },
+            (_, true) => None,
+            (_, false) => return Err(t.get("triage.error.country_unexpected").to_owned()),
+        };
         Ok(Classification {
             iccam_classification: self.iccam.clone(),
             site_type: optional(&self.site_type, SiteType::from_code).map_err(bad)?,
@@ -595,6 +633,7 @@ impl DecisionForm {
             ncmec_category: optional(&self.ncmec, NcmecCategory::from_code).map_err(bad)?,
             vics_category: vics,
             decision: self.decision.clone(),
+            decision_country,
         })
     }
 }
@@ -611,7 +650,15 @@ pub async fn decide(
 ) -> Result<Response, ApiError> {
     web::check_csrf(&headers, &form.csrf)?;
     let user = person(&principal)?;
-    let classification = form.classification()?;
+    let classification = match form.classification(page.t, &state.config.hotline.country) {
+        Ok(classification) => classification,
+        Err(why) => {
+            let mut refused =
+                render_item(&state, &principal, user, item_id, page, Some(why), false).await?;
+            *refused.status_mut() = StatusCode::BAD_REQUEST;
+            return Ok(refused);
+        }
+    };
     let audit = audit_entry(
         &principal,
         "item.decide",
@@ -624,6 +671,7 @@ pub async fn decide(
             "ncmec": classification.ncmec_category,
             "vics": classification.vics_category,
             "decision": classification.decision,
+            "country": classification.decision_country,
         }),
     );
     match state
@@ -682,12 +730,14 @@ pub(crate) fn status_text(t: &Texts, item: &vigie_store::TriageItem) -> String {
     t.label("triage.status", item.status.as_str())
 }
 
-/// An item's decision in words; empty while it has none.
+/// An item's decision in words, with the partner's country when forwarded; empty while it has
+/// none.
 pub(crate) fn decision_text(t: &Texts, item: &vigie_store::TriageItem) -> String {
-    item.decision
-        .as_deref()
-        .map(|code| t.label("triage.decision", code))
-        .unwrap_or_default()
+    match (&item.decision, &item.decision_country) {
+        (Some(code), Some(country)) => format!("{} ({country})", t.label("triage.decision", code)),
+        (Some(code), None) => t.label("triage.decision", code),
+        (None, _) => String::new(),
+    }
 }
 
 /// A wait as people say it: "3 d 4 h", "2 h 5 min", "40 s".
@@ -752,7 +802,8 @@ mod tests {
 
     #[test]
     fn a_decision_form_takes_only_known_codes() {
-        let form = |iccam: &str, vics: &str, decision: &str| DecisionForm {
+        let t = web::texts(web::Lang::En);
+        let form = |iccam: &str, vics: &str, decision: &str, country: &str| DecisionForm {
             csrf: String::new(),
             iccam: iccam.into(),
             site_type: "forum".into(),
@@ -761,19 +812,23 @@ mod tests {
             ncmec: "a1".into(),
             vics: vics.into(),
             decision: decision.into(),
+            decision_country: country.into(),
         };
-        let good = form("baseline", "1", "law_enforcement")
-            .classification()
-            .expect("known codes");
+        let check = |form: DecisionForm| form.classification(t, "FR");
+        let good = check(form("baseline", "1", "law_enforcement", "")).expect("known codes");
         assert_eq!(good.site_type.as_deref(), Some("forum"));
         assert_eq!(good.age_group, None);
         assert_eq!(good.vics_category, Some(1));
-        assert!(form("illegal", "1", "law_enforcement")
-            .classification()
-            .is_err());
-        assert!(form("baseline", "7", "law_enforcement")
-            .classification()
-            .is_err());
-        assert!(form("baseline", "", "burn_it").classification().is_err());
+        assert_eq!(good.decision_country, None);
+        assert!(check(form("illegal", "1", "law_enforcement", "")).is_err());
+        assert!(check(form("baseline", "7", "law_enforcement", "")).is_err());
+        assert!(check(form("baseline", "", "burn_it", "")).is_err());
+        // A partner hotline is abroad, in a country that exists.
+        let forwarded = check(form("baseline", "", "partner_hotline", " de ")).expect("DE");
+        assert_eq!(forwarded.decision_country.as_deref(), Some("DE"));
+        for country in ["", "XX", "Germany", "fr"] {
+            assert!(check(form("baseline", "", "partner_hotline", country)).is_err());
+        }
+        assert!(check(form("baseline", "", "notice_to_host", "DE")).is_err());
     }
 }

@@ -235,36 +235,6 @@ async fn a_member_of_the_public_reports_in_french_and_gets_a_receipt() {
     browser.close().await.unwrap();
 }
 
-/// What a partner platform sends: a report with one file, as base64, and the URLs it was
-/// found at.
-async fn partner_report(
-    client: &Client,
-    base: &str,
-    key: &str,
-    file: &str,
-    urls: &[&str],
-) -> Value {
-    use base64::Engine as _;
-    let bytes = corpus_file(file);
-    let response = client
-        .post(format!("{base}/api/v1/reports"))
-        .header("authorization", format!("Bearer {key}"))
-        .json(&json!({
-            "category": "csam",
-            "description": "Uploaded to our service",
-            "urls": urls,
-            "attachments": [{
-                "file_name": file.rsplit('/').next().unwrap(),
-                "content_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
-            }],
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    response.json().await.unwrap()
-}
-
 /// The grey levels and channels of a PNG: (RGBA bytes, luma bytes, width, height).
 fn pixels(png: &[u8]) -> (Vec<u8>, Vec<u8>, u32, u32) {
     let image = image::load_from_memory(png).expect("a PNG");

@@ -50,7 +50,7 @@ pub use audit::GENESIS_HASH;
 pub use error::StoreError;
 pub use intake::{
     Channel, ItemKind, ItemStatus, ItemSummary, KnownMatch, NewAttachment, NewReport, Report,
-    ReportItem, ReportedUrl, Submitted, MAX_REPORT_ITEMS, MAX_REPORT_TEXT,
+    ReportItem, ReportedUrl, Submitted, MAX_REPORT_ITEMS, MAX_REPORT_TEXT, REPORT_RECEIVE_ACTION,
 };
 pub use listen::ChangeListener;
 pub use model::{
@@ -116,9 +116,10 @@ mod jobs;
 mod triage;
 pub use jobs::{backoff_ms, Job, JobState, NewJob};
 pub use triage::{
-    case_target, item_target, utc_day_start, Case, CaseFile, CaseNote, Classification, Exposure,
-    Figures, ItemMedia, NewCaseFile, QueueEntry, ReportSummary, Reveal, RevealOutcome,
-    RevealRequest, TimelineEvent, TriageItem, CASE_FILE_ACTION, CASE_NOTE_ACTION, DAY_MS,
+    case_target, item_target, utc_day_start, Case, CaseFile, CaseFileRevealRequest, CaseNote,
+    Classification, Exposure, Figures, ItemMedia, NewCaseFile, QueueEntry, ReportSummary, Reveal,
+    RevealOutcome, RevealRequest, TimelineEvent, TriageItem, CASE_FILE_ACTION, CASE_NOTE_ACTION,
+    DAY_MS,
 };
 
 impl Store {
