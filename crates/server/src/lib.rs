@@ -63,6 +63,9 @@ pub struct Config {
     pub hotline: triage::HotlineSettings,
     /// How many reports one client may send through the public form in a window.
     pub public_report_limit: intake::RateLimit,
+    /// How many requests one partner's API key may send to `/api/v1/reports` and its `/bulk`
+    /// in a window (a bulk request counts once).
+    pub partner_report_limit: intake::RateLimit,
     /// The keys reported files are sealed with before they are stored (the current one) and
     /// opened with (any of them). `None`: the partner API refuses attachments.
     pub vault: Option<vigie_vault::KeyRing>,
@@ -83,6 +86,12 @@ impl Config {
             snapshot_path: None,
             hotline: triage::HotlineSettings::default(),
             public_report_limit: intake::RateLimit::default(),
+            // Ten requests a second on average, each possibly a bulk of many reports: room for
+            // a platform's pipeline, not for a loop gone wrong.
+            partner_report_limit: intake::RateLimit {
+                reports: 600,
+                window: std::time::Duration::from_secs(60),
+            },
             vault: None,
             max_attachment_bytes: 16 << 20,
         }
@@ -157,7 +166,11 @@ pub async fn start(
         metrics: metrics::Metrics::default(),
         audit_writer: audit_writer::AuditWriter::start(store.clone()),
         keys: auth::KeyCache::default(),
-        intake: intake::Intake::start(store.clone(), config.public_report_limit),
+        intake: intake::Intake::start(
+            store.clone(),
+            config.public_report_limit,
+            config.partner_report_limit,
+        ),
     });
     let setup_token = setup::first_run_token(&state).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
