@@ -2,21 +2,32 @@
 //! timeline, and their exports through vigie-hotline's writers: NCMEC CyberTipline XML, ICCAM
 //! JSON, Project VIC VICS 2.0 JSON and the police referral zip. Each export is audited before
 //! it is answered; the referral zip carries the items' media still sealed, never a key.
+//!
+//! A case's files are opened only to be downloaded, each download audited
+//! (`case.file.download`). A file that is an image or a video is media, held to the rule of
+//! items' media: it leaves only after an explicit confirmation (a form of the case page), and
+//! that download is a reveal in the analyst's exposure of the day, under the daily limit.
 
 use std::sync::Arc;
 
 use axum::extract::{Multipart, Path, State};
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 use serde_json::json;
 use vigie_hotline::export::{self, CaseExport};
-use vigie_store::{case_target, item_target, TimelineEvent, CASE_FILE_ACTION, CASE_NOTE_ACTION};
+use vigie_store::{
+    case_target, item_target, utc_day_start, CaseFile, CaseFileRevealRequest, RevealOutcome,
+    TimelineEvent, CASE_FILE_ACTION, CASE_NOTE_ACTION,
+};
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::triage::{clock_text, describe, person, with_exposure};
+use crate::triage::{
+    clock_text, decision_text, describe, limit_reached, open_sealed, person, status_text,
+    with_exposure, CsrfForm,
+};
 use crate::web::{self, Page};
 use crate::{audit, audit_entry, now, AppState};
 
@@ -75,13 +86,26 @@ struct CasePage {
     case: vigie_store::Case,
     items: Vec<CaseItemRow>,
     notes: Vec<(String, String, String)>,
-    files: Vec<(String, String, i64, String)>,
+    files: Vec<FileRow>,
     timeline: Vec<(String, String, String)>,
+    /// Why an action did not take, when one did not.
+    message: Option<String>,
+}
+
+struct FileRow {
+    id: i64,
+    name: String,
+    media_type: String,
+    size: i64,
+    sha256: String,
+    /// An image or a video: downloaded only through the confirmation form.
+    media: bool,
 }
 
 struct CaseItemRow {
     id: i64,
     what: String,
+    /// Its status and decision, in words.
     status: String,
     decision: String,
 }
@@ -93,7 +117,19 @@ pub async fn case_page(
     Path(case_id): Path<i64>,
     page: Page,
 ) -> Result<Response, ApiError> {
-    let page = with_exposure(&state, &principal, page).await?;
+    render_case(&state, &principal, case_id, page, None, StatusCode::OK).await
+}
+
+/// The case page, with `message` (why an action did not take) answered with `status`.
+async fn render_case(
+    state: &AppState,
+    principal: &Principal,
+    case_id: i64,
+    page: Page,
+    message: Option<String>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let page = with_exposure(state, principal, page).await?;
     let case = state.store.case(case_id).await?;
     let items = state
         .store
@@ -103,8 +139,8 @@ pub async fn case_page(
         .map(|item| CaseItemRow {
             id: item.id,
             what: describe(&item),
-            status: item.status.as_str().to_owned(),
-            decision: item.decision.clone().unwrap_or_default(),
+            status: status_text(page.t, &item),
+            decision: decision_text(page.t, &item),
         })
         .collect();
     let notes = state
@@ -119,7 +155,14 @@ pub async fn case_page(
         .case_files(case_id)
         .await?
         .into_iter()
-        .map(|file| (file.file_name, file.media_type, file.size, file.sha256))
+        .map(|file| FileRow {
+            id: file.id,
+            media: is_media(&file.media_type),
+            name: file.file_name,
+            media_type: file.media_type,
+            size: file.size,
+            sha256: file.sha256,
+        })
         .collect();
     let timeline = state
         .store
@@ -151,8 +194,9 @@ pub async fn case_page(
         notes,
         files,
         timeline,
+        message,
     };
-    Ok(web::render(&shown.page, &shown))
+    Ok(web::render_with_status(status, &shown.page, &shown))
 }
 
 #[derive(Debug, Deserialize)]
@@ -209,7 +253,7 @@ pub async fn remove_item(
     Extension(principal): Extension<Principal>,
     Path((case_id, item_id)): Path<(i64, i64)>,
     headers: HeaderMap,
-    Form(form): Form<crate::triage::CsrfForm>,
+    Form(form): Form<CsrfForm>,
 ) -> Result<Response, ApiError> {
     web::check_csrf(&headers, &form.csrf)?;
     let audit = audit_entry(
@@ -323,13 +367,139 @@ pub async fn add_file(
     Ok(to_case(case_id))
 }
 
+/// The audit action of a case file downloaded.
+const CASE_FILE_DOWNLOAD_ACTION: &str = "case.file.download";
+
+/// Whether a case file is media: an image or a video, as its bytes were sniffed when it was
+/// added (never its name).
+fn is_media(media_type: &str) -> bool {
+    media_type.starts_with("image/") || media_type.starts_with("video/")
+}
+
+/// `GET /cases/{case_id}/files/{file_id}`: a file that is not media (a letter, a page's text),
+/// opened and sent as a download, audited. Media is refused here: it leaves only through the
+/// confirmation form of the case page ([`download_media_file`]).
+pub async fn download_file(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path((case_id, file_id)): Path<(i64, i64)>,
+) -> Result<Response, ApiError> {
+    let file = state.store.case_file(case_id, file_id).await?;
+    if is_media(&file.media_type) {
+        return Err(ApiError::forbidden(
+            "this file is an image or a video: download it with its button on the case page, \
+             which asks you to confirm and counts it as a reveal",
+        ));
+    }
+    audit(
+        &state,
+        &principal,
+        CASE_FILE_DOWNLOAD_ACTION,
+        &case_target(case_id),
+        json!({"file": file.id, "sha256": file.sha256, "media": false}),
+    )
+    .await?;
+    send_file(&state, file).await
+}
+
+/// `POST /cases/{case_id}/files/{file_id}`: the confirmed download of a case file that is
+/// media. What was chosen: the download is a reveal of the file, counted with the items'
+/// reveals in the analyst's exposure of the day and under the same daily limit (a picture a
+/// colleague added to a case is as much seen as an item's original), stored by the store with
+/// its audit row in one transaction. Unlike an item's reveal it has no expiry, since the bytes
+/// leave the server; and the break reminder, which is shown on item pages, is not repeated on
+/// a download. Past the limit the case page says why, and nothing is sent or written.
+pub async fn download_media_file(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path((case_id, file_id)): Path<(i64, i64)>,
+    headers: HeaderMap,
+    page: Page,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    web::check_csrf(&headers, &form.csrf)?;
+    let user = person(&principal)?;
+    let listed = state.store.case_file(case_id, file_id).await?;
+    if !is_media(&listed.media_type) {
+        return Err(ApiError::invalid(
+            "not_media",
+            "this file is not an image or a video: download it with its link",
+        ));
+    }
+    let at = now();
+    let outcome = state
+        .store
+        .reveal_case_file(
+            &CaseFileRevealRequest {
+                case_id,
+                file_id,
+                user_id: user.id,
+                now: at,
+                day_start: utc_day_start(at),
+                daily_limit: state.config.hotline.daily_limit(),
+            },
+            |file| {
+                audit_entry(
+                    &principal,
+                    CASE_FILE_DOWNLOAD_ACTION,
+                    &case_target(case_id),
+                    json!({"file": file.id, "sha256": file.sha256, "media": true}),
+                )
+            },
+        )
+        .await?;
+    match outcome {
+        RevealOutcome::Revealed { reveal: file, .. } => send_file(&state, file).await,
+        RevealOutcome::LimitReached { items_today } => {
+            let why = limit_reached(page.t, items_today);
+            render_case(
+                &state,
+                &principal,
+                case_id,
+                page,
+                Some(why),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await
+        }
+    }
+}
+
+/// A case file's opened bytes as a download that no one caches, under a name made safe for
+/// the header (the name is whatever the uploader's file was called).
+async fn send_file(state: &AppState, file: CaseFile) -> Result<Response, ApiError> {
+    let name: String = file
+        .file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let disposition = format!("attachment; filename=\"{name}\"");
+    let bytes = open_sealed(state, file.sealed).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, file.media_type),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// `POST /cases/{case_id}/close`.
 pub async fn close_case(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Principal>,
     Path(case_id): Path<i64>,
     headers: HeaderMap,
-    Form(form): Form<crate::triage::CsrfForm>,
+    Form(form): Form<CsrfForm>,
 ) -> Result<Response, ApiError> {
     web::check_csrf(&headers, &form.csrf)?;
     let audit = audit_entry(&principal, "case.close", &case_target(case_id), json!({}));
@@ -584,7 +754,8 @@ fn case_item(
             decision: Decision::from_code(code).map_err(unknown)?,
             analyst: classifier,
             decided_at,
-            country: None,
+            // The partner hotline's country: ICCAM records the move as an action there.
+            country: item.decision_country.clone(),
             reason: None,
         }),
         _ => None,

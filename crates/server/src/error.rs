@@ -19,6 +19,8 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Whole seconds for a `Retry-After` header, when the client should wait that long.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -27,6 +29,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -119,6 +122,19 @@ impl ApiError {
         )
     }
 
+    /// Too many requests from one API key in its window, which closes in `wait`: said in the
+    /// message and in `Retry-After` (rounded up, so that a client retrying then is let in).
+    pub fn rate_limited_for(wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many requests from this key; retry in {seconds} s"),
+        );
+        error.retry_after = Some(seconds);
+        error
+    }
+
     /// The body is larger than the server accepts.
     pub fn too_large(limit: usize) -> Self {
         Self::new(
@@ -152,7 +168,13 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code, "message": self.message}});
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

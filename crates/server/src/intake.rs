@@ -13,6 +13,12 @@
 //! process starts and held only in memory, and forgets each count when its window has passed.
 //! The count cannot be turned back into an address, and a restart forgets even the key.
 //!
+//! Partners' keys have their own limit ([`crate::Config::partner_report_limit`]): requests to
+//! `/api/v1/reports` and `/api/v1/reports/bulk` are counted per key (a bulk request counts
+//! once), and one past the limit is answered 429 `rate_limited` with `Retry-After`, so that one
+//! partner's runaway job cannot crowd out the others' reports. People entering reports through
+//! the API are not counted.
+//!
 //! Attachments (partner API only) are sized, typed from their bytes (`vigie_media::sniff`),
 //! hashed on arrival (MD5, SHA-1, SHA-256, and PDQ for images: the hashing of `/h/hash`), looked
 //! up in the banks (the matcher of `/m/lookup`) and sealed with the vault's current key before
@@ -76,7 +82,8 @@ pub const MAX_ATTACHMENTS: usize = 10;
 /// The most lines one bulk request carries.
 pub const MAX_BULK_LINES: usize = 1_000;
 
-/// How many public reports one client may send in a window.
+/// How many public reports one client may send in a window (or, for a partner's key, how many
+/// requests).
 #[derive(Debug, Clone, Copy)]
 pub struct RateLimit {
     pub reports: u32,
@@ -96,16 +103,18 @@ impl Default for RateLimit {
 /// What the writer answers a report: stored or refused, or `None` if the transaction failed.
 type Stored = Option<Result<Submitted, StoreError>>;
 
-/// The intake's shared parts: the report writer and the form's rate limiter.
+/// The intake's shared parts: the report writer, the form's rate limiter and the partner
+/// keys' one.
 #[derive(Debug)]
 pub struct Intake {
     writer: GroupWriter<NewReport, Stored>,
     limiter: ReportLimiter,
+    keys: WindowCounts<i64>,
 }
 
 impl Intake {
     /// Starts the report writer on the current runtime.
-    pub fn start(store: Store, limit: RateLimit) -> Self {
+    pub fn start(store: Store, limit: RateLimit, partner_limit: RateLimit) -> Self {
         let writer = GroupWriter::start(MAX_GROUP, QUEUE, move |reports: Vec<NewReport>| {
             let store = store.clone();
             async move {
@@ -121,6 +130,7 @@ impl Intake {
         Self {
             writer,
             limiter: ReportLimiter::new(limit),
+            keys: WindowCounts::new(partner_limit),
         }
     }
 
@@ -134,12 +144,46 @@ impl Intake {
     }
 }
 
+/// How many times each client was counted in its current window: a window opens at a
+/// client's first count and is forgotten once it has passed.
+#[derive(Debug)]
+struct WindowCounts<K> {
+    limit: RateLimit,
+    counts: Mutex<HashMap<K, (Instant, u32)>>,
+}
+
+impl<K: std::hash::Hash + Eq> WindowCounts<K> {
+    fn new(limit: RateLimit) -> Self {
+        Self {
+            limit,
+            counts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one for `client`; past the limit, how long until its window closes.
+    fn count(&self, client: K) -> Result<(), Duration> {
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
+        let window = self.limit.window;
+        counts.retain(|_, (start, _)| now.duration_since(*start) < window);
+        let (start, count) = counts.entry(client).or_insert((now, 0));
+        *count = count.saturating_add(1);
+        if *count <= self.limit.reports {
+            Ok(())
+        } else {
+            Err(window.saturating_sub(now.duration_since(*start)))
+        }
+    }
+}
+
 /// Public submissions per client in the current window, by an HMAC of the client's address
 /// under a key made at start and kept only in memory (see the module documentation).
 pub struct ReportLimiter {
     key: [u8; 32],
-    limit: RateLimit,
-    counts: Mutex<HashMap<[u8; 32], (Instant, u32)>>,
+    counts: WindowCounts<[u8; 32]>,
 }
 
 impl std::fmt::Debug for ReportLimiter {
@@ -147,7 +191,7 @@ impl std::fmt::Debug for ReportLimiter {
         // Neither the key nor the counts: together they would let one test a guessed address.
         formatter
             .debug_struct("ReportLimiter")
-            .field("limit", &self.limit)
+            .field("limit", &self.counts.limit)
             .finish_non_exhaustive()
     }
 }
@@ -158,24 +202,13 @@ impl ReportLimiter {
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
         Self {
             key,
-            limit,
-            counts: Mutex::new(HashMap::new()),
+            counts: WindowCounts::new(limit),
         }
     }
 
     /// Counts a submission; false when the client is over its allowance for the window.
     fn allow(&self, address: IpAddr) -> bool {
-        let client = self.client(address);
-        let mut counts = self
-            .counts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = Instant::now();
-        let window = self.limit.window;
-        counts.retain(|_, (start, _)| now.duration_since(*start) < window);
-        let (_, count) = counts.entry(client).or_insert((now, 0));
-        *count = count.saturating_add(1);
-        *count <= self.limit.reports
+        self.counts.count(self.client(address)).is_ok()
     }
 
     /// HMAC-SHA-256 (RFC 2104) of the address under the process's key.
@@ -578,9 +611,17 @@ enum Sender {
     Person(String),
 }
 
-fn sender_of(principal: &Principal) -> Result<Sender, ApiError> {
+/// The sender of an API request, once its key is within its rate limit.
+fn sender_of(state: &AppState, principal: &Principal) -> Result<Sender, ApiError> {
     match principal {
-        Principal::Key(key) => Ok(Sender::Key(key.id)),
+        Principal::Key(key) => {
+            state
+                .intake
+                .keys
+                .count(key.id)
+                .map_err(ApiError::rate_limited_for)?;
+            Ok(Sender::Key(key.id))
+        }
         Principal::User(_) => Ok(Sender::Person(principal.actor())),
         // The route table lets no anonymous caller here.
         Principal::Anonymous => Err(ApiError::unauthenticated()),
@@ -752,7 +793,7 @@ pub async fn submit_partner_report(
     headers: HeaderMap,
     Json(report): Json<PartnerReport>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let sender = sender_of(&principal)?;
+    let sender = sender_of(&state, &principal)?;
     let header_key = match headers.get("idempotency-key") {
         Some(value) => Some(
             value
@@ -795,7 +836,7 @@ pub async fn submit_bulk_reports(
     Extension(principal): Extension<Principal>,
     body: String,
 ) -> Result<Response, ApiError> {
-    let sender = sender_of(&principal)?;
+    let sender = sender_of(&state, &principal)?;
     let lines: Vec<(usize, &str)> = body
         .lines()
         .enumerate()
@@ -912,7 +953,7 @@ mod tests {
         // another digest for the same address.
         let other = ReportLimiter::new(RateLimit::default());
         assert_ne!(limiter.client(one), other.client(one));
-        let kept = limiter.counts.lock().unwrap();
+        let kept = limiter.counts.counts.lock().unwrap();
         assert!(kept
             .keys()
             .all(|key| !key.windows(4).any(|w| w == [192, 0, 2, 1])));

@@ -13,6 +13,7 @@
 pub mod audit_writer;
 pub mod auth;
 pub mod cases;
+mod countries;
 pub mod error;
 pub mod figures;
 pub mod group_writer;
@@ -63,6 +64,9 @@ pub struct Config {
     pub hotline: triage::HotlineSettings,
     /// How many reports one client may send through the public form in a window.
     pub public_report_limit: intake::RateLimit,
+    /// How many requests one partner's API key may send to `/api/v1/reports` and its `/bulk`
+    /// in a window (a bulk request counts once).
+    pub partner_report_limit: intake::RateLimit,
     /// The keys reported files are sealed with before they are stored (the current one) and
     /// opened with (any of them). `None`: the partner API refuses attachments.
     pub vault: Option<vigie_vault::KeyRing>,
@@ -86,6 +90,12 @@ impl Config {
             snapshot_path: None,
             hotline: triage::HotlineSettings::default(),
             public_report_limit: intake::RateLimit::default(),
+            // Ten requests a second on average, each possibly a bulk of many reports: room for
+            // a platform's pipeline, not for a loop gone wrong.
+            partner_report_limit: intake::RateLimit {
+                reports: 600,
+                window: std::time::Duration::from_secs(60),
+            },
             vault: None,
             max_attachment_bytes: 16 << 20,
             takedown: None,
@@ -166,7 +176,11 @@ async fn open(config: &Config) -> Result<Opened, ServerError> {
         metrics: metrics::Metrics::default(),
         audit_writer: audit_writer::AuditWriter::start(store.clone()),
         keys: auth::KeyCache::default(),
-        intake: intake::Intake::start(store.clone(), config.public_report_limit),
+        intake: intake::Intake::start(
+            store.clone(),
+            config.public_report_limit,
+            config.partner_report_limit,
+        ),
     });
     Ok(Opened {
         state,

@@ -329,6 +329,18 @@ pub const ROUTES: &[RouteSpec] = &[
         "Add a file to a case (multipart; sealed with the vault's key)",
     ),
     route(
+        "GET",
+        "/cases/{case_id}/files/{file_id}",
+        Permission::Triage,
+        "Download a case file that is not media (audited)",
+    ),
+    route(
+        "POST",
+        "/cases/{case_id}/files/{file_id}",
+        Permission::Triage,
+        "Download a case file that is media, confirmed (CSRF): audited and counted as a reveal",
+    ),
+    route(
         "POST",
         "/cases/{case_id}/close",
         Permission::Triage,
@@ -443,6 +455,8 @@ fn handler_for(spec: &RouteSpec) -> axum::routing::MethodRouter<Arc<AppState>> {
         ("POST", "/cases/{case_id}/items/{item_id}/remove") => post(cases::remove_item),
         ("POST", "/cases/{case_id}/notes") => post(cases::add_note),
         ("POST", "/cases/{case_id}/files") => post(cases::add_file),
+        ("GET", "/cases/{case_id}/files/{file_id}") => get(cases::download_file),
+        ("POST", "/cases/{case_id}/files/{file_id}") => post(cases::download_media_file),
         ("POST", "/cases/{case_id}/close") => post(cases::close_case),
         ("GET", "/cases/{case_id}/export/cybertipline.xml") => get(cases::export_cybertipline),
         ("GET", "/cases/{case_id}/export/iccam.json") => get(cases::export_iccam),

@@ -31,8 +31,9 @@ use vigie_store::{
 };
 
 use crate::auth::Principal;
+use crate::countries;
 use crate::error::ApiError;
-use crate::web::{self, Page};
+use crate::web::{self, Page, Texts};
 use crate::{audit_entry, now, AppState};
 
 /// How the hotline's analysts work, and who the hotline is in what it exports.
@@ -49,6 +50,13 @@ pub struct HotlineSettings {
     pub name: String,
     pub country: String,
     pub contact_email: String,
+}
+
+impl HotlineSettings {
+    /// The daily limit as the store takes it: `None` for no limit.
+    pub(crate) fn daily_limit(&self) -> Option<i64> {
+        (self.daily_reveal_limit > 0).then_some(i64::from(self.daily_reveal_limit))
+    }
 }
 
 impl Default for HotlineSettings {
@@ -105,6 +113,7 @@ struct QueuePage {
 struct QueueRow {
     id: i64,
     what: String,
+    /// The most urgent category, in words.
     category: String,
     urgency: i64,
     reporters: i64,
@@ -115,8 +124,11 @@ struct QueueRow {
 struct ResolvedRow {
     id: i64,
     what: String,
+    /// The status code (the row's class) and its words.
     status: String,
+    status_text: String,
     by: String,
+    /// The decision, in words.
     decision: String,
     reveals: i64,
 }
@@ -138,7 +150,7 @@ pub async fn queue_page(
         .map(|entry| QueueRow {
             id: entry.item.id,
             what: describe(&entry.item),
-            category: entry.item.category.clone(),
+            category: page.t.label("report.category", &entry.item.category),
             urgency: entry.item.urgency,
             reporters: entry.item.reporters,
             waiting: duration_text(at - entry.item.first_reported_at),
@@ -154,11 +166,12 @@ pub async fn queue_page(
             id: item.id,
             what: describe(&item),
             status: item.status.as_str().to_owned(),
+            status_text: status_text(page.t, &item),
             by: match item.status {
                 ItemStatus::Known => item.matched_bank.clone().unwrap_or_default(),
                 _ => item.decided_by_name.clone().unwrap_or_default(),
             },
-            decision: item.decision.clone().unwrap_or_default(),
+            decision: decision_text(page.t, &item),
             reveals: item.reveals,
         })
         .collect();
@@ -176,6 +189,10 @@ struct ItemPage {
     page: Page,
     item: vigie_store::TriageItem,
     what: String,
+    /// The item's category, status and decision in words (the decision empty if none).
+    category: String,
+    status: String,
+    decision: String,
     reports: Vec<vigie_store::ReportSummary>,
     has_media: bool,
     mine: bool,
@@ -189,27 +206,58 @@ struct ItemPage {
     takedown: Option<crate::takedown::TakedownView>,
 }
 
-/// The codes of each classification scheme, for the form's menus.
+/// The form's menus: each scheme's (code, words) pairs. The codes are what the form sends; the
+/// words, in the analyst's language, are what the menu shows.
 struct ClassificationOptions {
-    iccam: Vec<&'static str>,
-    site_types: Vec<&'static str>,
-    age_groups: Vec<&'static str>,
-    genders: Vec<&'static str>,
-    ncmec: Vec<&'static str>,
-    vics: Vec<u8>,
-    decisions: Vec<&'static str>,
+    iccam: Vec<(String, String)>,
+    site_types: Vec<(String, String)>,
+    age_groups: Vec<(String, String)>,
+    genders: Vec<(String, String)>,
+    ncmec: Vec<(String, String)>,
+    vics: Vec<(String, String)>,
+    decisions: Vec<(String, String)>,
 }
 
 impl ClassificationOptions {
-    fn new() -> Self {
+    fn new(t: &Texts) -> Self {
+        fn menu<'a>(
+            t: &Texts,
+            prefix: &str,
+            codes: impl IntoIterator<Item = &'a str>,
+        ) -> Vec<(String, String)> {
+            codes
+                .into_iter()
+                .map(|code| (code.to_owned(), t.label(prefix, code)))
+                .collect()
+        }
+        let vics: Vec<String> = VicsCategory::ALL
+            .iter()
+            .map(|c| c.number().to_string())
+            .collect();
         ClassificationOptions {
-            iccam: IccamClassification::ALL.iter().map(|c| c.code()).collect(),
-            site_types: SiteType::ALL.iter().map(|c| c.code()).collect(),
-            age_groups: AgeGroup::ALL.iter().map(|c| c.code()).collect(),
-            genders: Gender::ALL.iter().map(|c| c.code()).collect(),
-            ncmec: NcmecCategory::ALL.iter().map(|c| c.code()).collect(),
-            vics: VicsCategory::ALL.iter().map(|c| c.number()).collect(),
-            decisions: Decision::ALL.iter().map(|c| c.code()).collect(),
+            iccam: menu(
+                t,
+                "triage.iccam",
+                IccamClassification::ALL.iter().map(|c| c.code()),
+            ),
+            site_types: menu(
+                t,
+                "triage.site_type",
+                SiteType::ALL.iter().map(|c| c.code()),
+            ),
+            age_groups: menu(
+                t,
+                "triage.age_group",
+                AgeGroup::ALL.iter().map(|c| c.code()),
+            ),
+            genders: menu(t, "triage.gender", Gender::ALL.iter().map(|c| c.code())),
+            ncmec: menu(
+                t,
+                "triage.ncmec",
+                NcmecCategory::ALL.iter().map(|c| c.code()),
+            ),
+            vics: menu(t, "triage.vics", vics.iter().map(String::as_str)),
+            decisions: menu(t, "triage.decision", Decision::ALL.iter().map(|c| c.code())),
         }
     }
 }
@@ -278,9 +326,13 @@ async fn render_item(
     } else {
         StatusCode::OK
     };
+    let t = page.t;
     let shown = ItemPage {
         page,
         what: describe(&item),
+        category: t.label("report.category", &item.category),
+        status: status_text(t, &item),
+        decision: decision_text(t, &item),
         has_media: item.media_type.is_some(),
         claimed_by: item.claimed_by_name.clone().unwrap_or_default(),
         item,
@@ -289,7 +341,7 @@ async fn render_item(
         revealed_until,
         message,
         take_a_break,
-        options: ClassificationOptions::new(),
+        options: ClassificationOptions::new(t),
         open_cases,
         takedown: crate::takedown::takedown_view(state, item_id).await?,
     };
@@ -376,7 +428,6 @@ pub async fn reveal(
     let at = now();
     let lifetime_ms =
         i64::try_from(settings.reveal_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
-    let limit = (settings.daily_reveal_limit > 0).then_some(i64::from(settings.daily_reveal_limit));
     let outcome = state
         .store
         .reveal_item(
@@ -386,7 +437,7 @@ pub async fn reveal(
                 now: at,
                 lifetime_ms,
                 day_start: utc_day_start(at),
-                daily_limit: limit,
+                daily_limit: settings.daily_limit(),
             },
             |reveal| {
                 audit_entry(
@@ -410,10 +461,7 @@ pub async fn reveal(
             Ok(web::see_other(&target))
         }
         Ok(RevealOutcome::LimitReached { items_today }) => {
-            let why = page
-                .t
-                .get("triage.limit_reached")
-                .replace("{count}", &items_today.to_string());
+            let why = limit_reached(page.t, items_today);
             let mut refused =
                 render_item(&state, &principal, user, item_id, page, Some(why), false).await?;
             *refused.status_mut() = StatusCode::TOO_MANY_REQUESTS;
@@ -473,12 +521,7 @@ pub async fn original(
         ));
     }
     let media = state.store.item_media(item_id).await?;
-    let keys = vault(&state)?;
-    let sealed = media.sealed;
-    let bytes = tokio::task::spawn_blocking(move || keys.open(&sealed))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let bytes = open_sealed(&state, media.sealed).await?;
     Ok((
         [
             (header::CONTENT_TYPE, media.media_type.as_str()),
@@ -491,6 +534,21 @@ pub async fn original(
         .into_response())
 }
 
+/// Why a reveal past the daily limit is refused, in the analyst's words.
+pub(crate) fn limit_reached(t: &Texts, items_today: i64) -> String {
+    t.get("triage.limit_reached")
+        .replace("{count}", &items_today.to_string())
+}
+
+/// Decrypts what the intake or a case sealed, off the async threads.
+pub(crate) async fn open_sealed(state: &AppState, sealed: Vec<u8>) -> Result<Vec<u8>, ApiError> {
+    let keys = vault(state)?;
+    tokio::task::spawn_blocking(move || keys.open(&sealed))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+}
+
 /// The vault's keys, to open what the intake sealed; a server without them has no media.
 pub(crate) fn vault(state: &AppState) -> Result<vigie_vault::KeyRing, ApiError> {
     state
@@ -501,6 +559,7 @@ pub(crate) fn vault(state: &AppState) -> Result<vigie_vault::KeyRing, ApiError> 
 }
 
 /// The classification form: every scheme's code as vigie-hotline spells it; empty for none.
+/// `decision_country` is the partner hotline's country, for `partner_hotline` only.
 #[derive(Debug, Deserialize)]
 pub struct DecisionForm {
     csrf: String,
@@ -516,14 +575,17 @@ pub struct DecisionForm {
     #[serde(default)]
     vics: String,
     decision: String,
+    #[serde(default)]
+    decision_country: String,
 }
 
 impl DecisionForm {
-    /// The classification, each code checked against its scheme.
-    fn classification(&self) -> Result<Classification, ApiError> {
-        let bad = |error: vigie_hotline::UnknownCode| {
-            ApiError::invalid("invalid_classification", error.to_string())
-        };
+    /// The classification, each code checked against its scheme, or why not, in words for the
+    /// form (`t`). Forwarding to a partner hotline needs the country of that hotline, an
+    /// assigned ISO 3166-1 code other than `own_country` (content hosted at home is this
+    /// hotline's to act on); no other decision takes a country.
+    fn classification(&self, t: &Texts, own_country: &str) -> Result<Classification, String> {
+        let bad = |error: vigie_hotline::UnknownCode| error.to_string();
         fn optional<T>(
             code: &str,
             parse: impl Fn(&str) -> Result<T, vigie_hotline::UnknownCode>,
@@ -537,14 +599,34 @@ impl DecisionForm {
         let vics = if self.vics.is_empty() {
             None
         } else {
-            let number: i64 = self.vics.parse().map_err(|_| {
-                ApiError::invalid("invalid_classification", "a VICS category is 0 to 4")
-            })?;
+            let number: i64 = self
+                .vics
+                .parse()
+                .map_err(|_| "a Project VIC category is 0 to 4".to_owned())?;
             VicsCategory::from_number(number).map_err(bad)?;
             Some(number)
         };
         IccamClassification::from_code(&self.iccam).map_err(bad)?;
-        Decision::from_code(&self.decision).map_err(bad)?;
+        let decision = Decision::from_code(&self.decision).map_err(bad)?;
+        let typed = self.decision_country.trim();
+        let decision_country = match (decision, typed.is_empty()) {
+            (Decision::ForwardToPartnerHotline, true) => {
+                return Err(t.get("triage.error.country_missing").to_owned())
+            }
+            (Decision::ForwardToPartnerHotline, false) => match countries::parse(typed) {
+                Some(code) if code.eq_ignore_ascii_case(own_country) => {
+                    return Err(t.get("triage.error.country_own").replace("{country}", code))
+                }
+                Some(code) => Some(code.to_owned()),
+                None => {
+                    return Err(t
+                        .get("triage.error.country_invalid")
+                        .replace("{typed}", typed))
+                }
+            },
+            (_, true) => None,
+            (_, false) => return Err(t.get("triage.error.country_unexpected").to_owned()),
+        };
         Ok(Classification {
             iccam_classification: self.iccam.clone(),
             site_type: optional(&self.site_type, SiteType::from_code).map_err(bad)?,
@@ -553,6 +635,7 @@ impl DecisionForm {
             ncmec_category: optional(&self.ncmec, NcmecCategory::from_code).map_err(bad)?,
             vics_category: vics,
             decision: self.decision.clone(),
+            decision_country,
         })
     }
 }
@@ -569,7 +652,15 @@ pub async fn decide(
 ) -> Result<Response, ApiError> {
     web::check_csrf(&headers, &form.csrf)?;
     let user = person(&principal)?;
-    let classification = form.classification()?;
+    let classification = match form.classification(page.t, &state.config.hotline.country) {
+        Ok(classification) => classification,
+        Err(why) => {
+            let mut refused =
+                render_item(&state, &principal, user, item_id, page, Some(why), false).await?;
+            *refused.status_mut() = StatusCode::BAD_REQUEST;
+            return Ok(refused);
+        }
+    };
     let audit = audit_entry(
         &principal,
         "item.decide",
@@ -582,6 +673,7 @@ pub async fn decide(
             "ncmec": classification.ncmec_category,
             "vics": classification.vics_category,
             "decision": classification.decision,
+            "country": classification.decision_country,
         }),
     );
     match state
@@ -635,6 +727,21 @@ pub(crate) fn describe(item: &vigie_store::TriageItem) -> String {
     }
 }
 
+/// An item's status in words.
+pub(crate) fn status_text(t: &Texts, item: &vigie_store::TriageItem) -> String {
+    t.label("triage.status", item.status.as_str())
+}
+
+/// An item's decision in words, with the partner's country when forwarded; empty while it has
+/// none.
+pub(crate) fn decision_text(t: &Texts, item: &vigie_store::TriageItem) -> String {
+    match (&item.decision, &item.decision_country) {
+        (Some(code), Some(country)) => format!("{} ({country})", t.label("triage.decision", code)),
+        (Some(code), None) => t.label("triage.decision", code),
+        (None, _) => String::new(),
+    }
+}
+
 /// A wait as people say it: "3 d 4 h", "2 h 5 min", "40 s".
 pub(crate) fn duration_text(ms: i64) -> String {
     let seconds = ms.max(0) / 1000;
@@ -676,8 +783,29 @@ mod tests {
     }
 
     #[test]
+    fn every_code_of_every_menu_has_words_in_both_languages() {
+        for lang in web::Lang::ALL {
+            let options = ClassificationOptions::new(web::texts(lang));
+            let menus = [
+                &options.iccam,
+                &options.site_types,
+                &options.age_groups,
+                &options.genders,
+                &options.ncmec,
+                &options.vics,
+                &options.decisions,
+            ];
+            for (code, words) in menus.into_iter().flatten() {
+                // A code without words would show as itself.
+                assert_ne!(code, words, "{code} in {}", lang.code());
+            }
+        }
+    }
+
+    #[test]
     fn a_decision_form_takes_only_known_codes() {
-        let form = |iccam: &str, vics: &str, decision: &str| DecisionForm {
+        let t = web::texts(web::Lang::En);
+        let form = |iccam: &str, vics: &str, decision: &str, country: &str| DecisionForm {
             csrf: String::new(),
             iccam: iccam.into(),
             site_type: "forum".into(),
@@ -686,19 +814,23 @@ mod tests {
             ncmec: "a1".into(),
             vics: vics.into(),
             decision: decision.into(),
+            decision_country: country.into(),
         };
-        let good = form("baseline", "1", "law_enforcement")
-            .classification()
-            .expect("known codes");
+        let check = |form: DecisionForm| form.classification(t, "FR");
+        let good = check(form("baseline", "1", "law_enforcement", "")).expect("known codes");
         assert_eq!(good.site_type.as_deref(), Some("forum"));
         assert_eq!(good.age_group, None);
         assert_eq!(good.vics_category, Some(1));
-        assert!(form("illegal", "1", "law_enforcement")
-            .classification()
-            .is_err());
-        assert!(form("baseline", "7", "law_enforcement")
-            .classification()
-            .is_err());
-        assert!(form("baseline", "", "burn_it").classification().is_err());
+        assert_eq!(good.decision_country, None);
+        assert!(check(form("illegal", "1", "law_enforcement", "")).is_err());
+        assert!(check(form("baseline", "7", "law_enforcement", "")).is_err());
+        assert!(check(form("baseline", "", "burn_it", "")).is_err());
+        // A partner hotline is abroad, in a country that exists.
+        let forwarded = check(form("baseline", "", "partner_hotline", " de ")).expect("DE");
+        assert_eq!(forwarded.decision_country.as_deref(), Some("DE"));
+        for country in ["", "XX", "Germany", "fr"] {
+            assert!(check(form("baseline", "", "partner_hotline", country)).is_err());
+        }
+        assert!(check(form("baseline", "", "notice_to_host", "DE")).is_err());
     }
 }

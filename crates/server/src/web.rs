@@ -115,6 +115,16 @@ impl Texts {
     pub fn get<'a>(&'a self, key: &'a str) -> &'a str {
         self.entries.get(key).map_or(key, String::as_str)
     }
+
+    /// The words for a stored code of a vocabulary, under `prefix.code` (`triage.decision` and
+    /// `law_enforcement` read `triage.decision.law_enforcement`). A code without words (written
+    /// by a newer version, or by hand) shows as itself, never as a key.
+    pub fn label(&self, prefix: &str, code: &str) -> String {
+        self.entries
+            .get(&format!("{prefix}.{code}"))
+            .map_or(code, String::as_str)
+            .to_owned()
+    }
 }
 
 static TEXTS: LazyLock<[Texts; 2]> = LazyLock::new(|| {

@@ -367,6 +367,7 @@ async fn every_route_answers_each_caller_as_the_authorisation_matrix_says() {
             .replace("{key_id}", "999")
             .replace("{item_id}", "999")
             .replace("{case_id}", "999")
+            .replace("{file_id}", "999")
             .replace("{receipt}", "VG-0000-0000-0000");
         for (caller, credential) in &callers {
             let method = reqwest::Method::from_bytes(spec.method.as_bytes()).unwrap();

@@ -235,36 +235,6 @@ async fn a_member_of_the_public_reports_in_french_and_gets_a_receipt() {
     browser.close().await.unwrap();
 }
 
-/// What a partner platform sends: a report with one file, as base64, and the URLs it was
-/// found at.
-async fn partner_report(
-    client: &Client,
-    base: &str,
-    key: &str,
-    file: &str,
-    urls: &[&str],
-) -> Value {
-    use base64::Engine as _;
-    let bytes = corpus_file(file);
-    let response = client
-        .post(format!("{base}/api/v1/reports"))
-        .header("authorization", format!("Bearer {key}"))
-        .json(&json!({
-            "category": "csam",
-            "description": "Uploaded to our service",
-            "urls": urls,
-            "attachments": [{
-                "file_name": file.rsplit('/').next().unwrap(),
-                "content_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
-            }],
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    response.json().await.unwrap()
-}
-
 /// The grey levels and channels of a PNG: (RGBA bytes, luma bytes, width, height).
 fn pixels(png: &[u8]) -> (Vec<u8>, Vec<u8>, u32, u32) {
     let image = image::load_from_memory(png).expect("a PNG");
@@ -392,7 +362,7 @@ async fn an_analyst_triages_a_report_from_claim_to_export() {
         .unwrap();
     let row_text = row.text().await.unwrap();
     assert!(
-        row_text.contains("known") && row_text.contains("BENIGN_KNOWN"),
+        row_text.contains("Known material") && row_text.contains("BENIGN_KNOWN"),
         "{row_text}"
     );
     assert_eq!(
@@ -499,7 +469,10 @@ async fn an_analyst_triages_a_report_from_claim_to_export() {
             .unwrap_or_else(|error| panic!("{select} = {value}: {error}"));
     }
     click_through(&browser, Locator::Id("decide")).await;
-    assert_eq!(text_of(&browser, "decision").await, "law_enforcement");
+    assert_eq!(
+        text_of(&browser, "decision").await,
+        "Forward to law enforcement"
+    );
 
     // Into a new case, then its exports.
     browser

@@ -463,3 +463,66 @@ async fn the_intake_story_on_postgresql() {
     story(database.url.clone()).await;
     database.drop_now().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partner_key_over_its_rate_limit_is_told_when_to_retry() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", directory.path().join("keys.sqlite3").display());
+    let mut config = vigie_server::Config::new("127.0.0.1:0".parse().unwrap(), &database);
+    config.partner_report_limit = vigie_server::intake::RateLimit {
+        reports: 2,
+        window: std::time::Duration::from_secs(60),
+    };
+    let server = start_with(config).await;
+    let client = Client::new();
+    let admin = first_admin(&client, &server).await;
+    let busy = api_key(&client, &server.base, &admin, &["report"], None).await;
+    let calm = api_key(&client, &server.base, &admin, &["report"], None).await;
+    let report =
+        |n: u32| json!({"urls": [format!("https://rate.example/{n}")], "category": "csam"});
+
+    // Two requests in the window: one report, one bulk batch of two.
+    let (status, _) = post_json(&client, &server.base, &busy, None, &report(1)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let bulk = |key: &str| {
+        client
+            .post(format!("{}/api/v1/reports/bulk", server.base))
+            .bearer_auth(key)
+            .body(format!("{}\n{}\n", report(2), report(3)))
+    };
+    assert_eq!(bulk(&busy).send().await.unwrap().status(), StatusCode::OK);
+
+    // The third is refused with the stable code and when to come back, and stores nothing.
+    let refused = client
+        .post(format!("{}/api/v1/reports", server.base))
+        .bearer_auth(&busy)
+        .json(&report(4))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .expect("Retry-After in seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    let refused_bulk = bulk(&busy).send().await.unwrap();
+    assert_eq!(refused_bulk.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused_bulk.headers().contains_key("retry-after"));
+
+    // Another partner's key has its own count.
+    let (status, _) = post_json(&client, &server.base, &calm, None, &report(5)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let store = vigie_store::Store::open(&database).await.unwrap();
+    let received = store
+        .audit(0, 1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.action == vigie_store::REPORT_RECEIVE_ACTION)
+        .count();
+    assert_eq!(received, 4, "1 + 2 in a batch + the other key's 1");
+}

@@ -236,6 +236,10 @@ pub struct ItemSummary {
     pub matched_distance: Option<i64>,
 }
 
+/// The audit action of a report received. Its row names the report's receipt, which is how a
+/// case's timeline finds the reports of its items.
+pub const REPORT_RECEIVE_ACTION: &str = "report.receive";
+
 /// The most URLs and files one report may name.
 pub const MAX_REPORT_ITEMS: usize = 100;
 

@@ -350,7 +350,7 @@ fn receipt_entry(
     NewAuditEntry {
         at: stored.received_at,
         actor,
-        action: "report.receive".to_owned(),
+        action: crate::intake::REPORT_RECEIVE_ACTION.to_owned(),
         target: stored.receipt.clone(),
         detail: serde_json::json!({
             "channel": report.channel.as_str(),

@@ -50,7 +50,7 @@ pub use audit::GENESIS_HASH;
 pub use error::StoreError;
 pub use intake::{
     Channel, ItemKind, ItemStatus, ItemSummary, KnownMatch, NewAttachment, NewReport, Report,
-    ReportItem, ReportedUrl, Submitted, MAX_REPORT_ITEMS, MAX_REPORT_TEXT,
+    ReportItem, ReportedUrl, Submitted, MAX_REPORT_ITEMS, MAX_REPORT_TEXT, REPORT_RECEIVE_ACTION,
 };
 pub use listen::ChangeListener;
 pub use model::{
@@ -124,9 +124,10 @@ pub use takedown::{
     RECHECK_JOB, TAKEDOWN_JOB_ATTEMPTS,
 };
 pub use triage::{
-    case_target, item_target, utc_day_start, Case, CaseFile, CaseNote, Classification, Exposure,
-    Figures, ItemMedia, NewCaseFile, QueueEntry, ReportSummary, Reveal, RevealOutcome,
-    RevealRequest, TimelineEvent, TriageItem, CASE_FILE_ACTION, CASE_NOTE_ACTION, DAY_MS,
+    case_target, item_target, utc_day_start, Case, CaseFile, CaseFileRevealRequest, CaseNote,
+    Classification, Exposure, Figures, ItemMedia, NewCaseFile, QueueEntry, ReportSummary, Reveal,
+    RevealOutcome, RevealRequest, TimelineEvent, TriageItem, CASE_FILE_ACTION, CASE_NOTE_ACTION,
+    DAY_MS,
 };
 
 impl Store {

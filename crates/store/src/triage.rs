@@ -7,7 +7,8 @@
 //! a claim, a decision or a reveal is never kept without its audit row, nor the other way round.
 //!
 //! Audit targets name what they are about as `item:ID` or `case:ID` ([`item_target`],
-//! [`case_target`]): a case's timeline gathers the rows naming the case or any of its items.
+//! [`case_target`]): a case's timeline gathers the rows naming the case or any of its items,
+//! and the `report.receive` rows of the reports naming its items (those name the receipt).
 //!
 //! Two analysts never hold one item: a claim is one conditional `UPDATE` (`status = 'queued'`)
 //! inside a write transaction, which SQLite's `BEGIN IMMEDIATE` and PostgreSQL's lock on the
@@ -63,6 +64,8 @@ pub struct TriageItem {
     pub ncmec_category: Option<String>,
     pub vics_category: Option<i64>,
     pub decision: Option<String>,
+    /// The partner hotline's country (ISO 3166-1 alpha-2) an item forwarded to one went to.
+    pub decision_country: Option<String>,
     pub decided_by: Option<i64>,
     pub decided_by_name: Option<String>,
     pub decided_at: Option<i64>,
@@ -126,6 +129,8 @@ pub struct Classification {
     pub vics_category: Option<i64>,
     /// law_enforcement, notice_to_host, partner_hotline or not_illegal.
     pub decision: String,
+    /// With partner_hotline, the country of that hotline (ISO 3166-1 alpha-2, upper case).
+    pub decision_country: Option<String>,
 }
 
 /// One reveal of an item's original media, open until `expires_at`.
@@ -152,13 +157,28 @@ pub struct RevealRequest {
     pub daily_limit: Option<i64>,
 }
 
-/// What asking for a reveal came to.
+/// An analyst's request to download a case file that is media (an image, a video), which
+/// counts like a reveal: in the day's exposure, and against the daily limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseFileRevealRequest {
+    pub case_id: i64,
+    pub file_id: i64,
+    pub user_id: i64,
+    pub now: i64,
+    /// As in [`RevealRequest`]: the day's start, and how much may be seen in it.
+    pub day_start: i64,
+    pub daily_limit: Option<i64>,
+}
+
+/// What asking for a reveal came to. `T` is what was revealed: the [`Reveal`] of an item's
+/// media, or the [`CaseFile`] (with its bytes) of a case file downloaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RevealOutcome {
-    /// The media may be seen until the reveal expires. `items_today` counts this item;
-    /// `reveals_today` counts every reveal since the day began, this one included.
+pub enum RevealOutcome<T = Reveal> {
+    /// The media may be seen (an item's until the reveal expires). `items_today` counts this
+    /// item or file among the distinct ones seen today; `reveals_today` counts every reveal
+    /// since the day began, this one included.
     Revealed {
-        reveal: Reveal,
+        reveal: T,
         items_today: i64,
         reveals_today: i64,
     },
@@ -171,9 +191,9 @@ pub enum RevealOutcome {
 pub struct Exposure {
     pub user_id: i64,
     pub name: String,
-    /// Distinct items revealed.
+    /// Distinct items revealed and case files of media downloaded.
     pub items: i64,
-    /// Reveals, the same item more than once included.
+    /// Reveals and downloads, the same item more than once included.
     pub reveals: i64,
     pub last_reveal_at: Option<i64>,
 }
@@ -290,6 +310,11 @@ pub(crate) fn check_classification(classification: &Classification) -> Result<()
     if classification.decision.trim().is_empty() {
         return Err(StoreError::Invalid("a decision is needed".into()));
     }
+    if classification.decision == "partner_hotline" && classification.decision_country.is_none() {
+        return Err(StoreError::Invalid(
+            "forwarding to a partner hotline needs the hotline's country".into(),
+        ));
+    }
     if let Some(category) = classification.vics_category {
         if !(0..=4).contains(&category) {
             return Err(StoreError::Invalid(format!(
@@ -376,6 +401,19 @@ impl Store {
         dispatch!(self.reveal_item(request, audit))
     }
 
+    /// Reads a case file that is media for `request.user_id` to download, counted as a reveal
+    /// of it (written with the audit row `audit` makes of the file), under the same daily
+    /// limit as items' reveals: a file already seen today may be seen again, a new one past
+    /// the limit is refused and nothing is written. The store does not judge what is media;
+    /// the caller asks this for media only.
+    pub async fn reveal_case_file(
+        &self,
+        request: &CaseFileRevealRequest,
+        audit: impl FnOnce(&CaseFile) -> NewAuditEntry,
+    ) -> Result<RevealOutcome<CaseFile>, StoreError> {
+        dispatch!(self.reveal_case_file(request, audit))
+    }
+
     /// The reveal of this item by this analyst still open at `now`, if any.
     pub async fn open_reveal(
         &self,
@@ -386,7 +424,8 @@ impl Store {
         dispatch!(self.open_reveal(item_id, user_id, now))
     }
 
-    /// How many distinct items `user_id` has revealed since `day_start`.
+    /// How many distinct items `user_id` has revealed (and case files of media downloaded)
+    /// since `day_start`.
     pub async fn revealed_today(&self, user_id: i64, day_start: i64) -> Result<i64, StoreError> {
         dispatch!(self.revealed_today(user_id, day_start))
     }
@@ -496,8 +535,9 @@ impl Store {
         dispatch!(self.close_case(case_id, audit))
     }
 
-    /// What happened to a case, in time order: its notes, its files, and the audit rows naming
-    /// the case or any item it holds now (claims, reveals, decisions, exports...).
+    /// What happened to a case, in time order: its notes, its files, the audit rows naming the
+    /// case or any item it holds now (claims, reveals, decisions, exports...), and the
+    /// `report.receive` rows of the reports naming those items.
     pub async fn case_timeline(&self, case_id: i64) -> Result<Vec<TimelineEvent>, StoreError> {
         dispatch!(self.case_timeline(case_id))
     }
@@ -535,6 +575,11 @@ mod tests {
             ..good.clone()
         };
         assert!(check_classification(&no_decision).is_err());
+        let no_country = Classification {
+            decision: "partner_hotline".into(),
+            ..good.clone()
+        };
+        assert!(check_classification(&no_country).is_err());
         let bad_vics = Classification {
             vics_category: Some(5),
             ..good

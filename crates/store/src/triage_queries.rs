@@ -15,7 +15,8 @@ const TRIAGE_ITEM_COLUMNS: &str = "i.id, i.kind, i.url, i.sha256, i.category, i.
      i.reporters, i.first_reported_at, i.last_reported_at, i.status, i.claimed_by, \
      cu.name AS claimed_by_name, i.claimed_at, i.matched_bank, i.matched_content_id, \
      i.matched_distance, i.iccam_classification, i.site_type, i.age_group, i.gender, \
-     i.ncmec_category, i.vics_category, i.decision, i.decided_by, du.name AS decided_by_name, \
+     i.ncmec_category, i.vics_category, i.decision, i.decision_country, i.decided_by, \
+     du.name AS decided_by_name, \
      i.decided_at, i.case_id, a.media_type, \
      (SELECT COUNT(*) FROM reveals rv WHERE rv.item_id = i.id) AS reveals";
 
@@ -23,6 +24,11 @@ const TRIAGE_ITEM_FROM: &str = "items i LEFT JOIN users cu ON cu.id = i.claimed_
      LEFT JOIN users du ON du.id = i.decided_by LEFT JOIN attachments a ON a.item_id = i.id";
 
 const REVEAL_COLUMNS: &str = "id, item_id, user_id, revealed_at, expires_at";
+
+/// Everything anyone has seen: items' reveals and media case files' downloads, each row naming
+/// what was seen (`item:ID`, `file:ID`), so that one count covers both.
+const SEEN: &str = "(SELECT user_id, 'item:' || item_id AS seen, revealed_at FROM reveals \
+     UNION ALL SELECT user_id, 'file:' || case_file_id, revealed_at FROM case_file_reveals)";
 
 const CASE_COLUMNS: &str = "c.id, c.title, c.status, c.created_by, u.name AS created_by_name, \
      c.created_at, (SELECT COUNT(*) FROM items ci WHERE ci.case_id = c.id) AS items";
@@ -145,7 +151,7 @@ pub(crate) async fn decide_item(
     let done = sqlx::query(
         "UPDATE items SET status = 'decided', iccam_classification = $1, site_type = $2, \
          age_group = $3, gender = $4, ncmec_category = $5, vics_category = $6, decision = $7, \
-         decided_by = $8, decided_at = $9 \
+         decided_by = $8, decided_at = $9, decision_country = $11 \
          WHERE id = $10 AND status = 'claimed' AND claimed_by = $8",
     )
     .bind(&classification.iccam_classification)
@@ -158,6 +164,7 @@ pub(crate) async fn decide_item(
     .bind(user_id)
     .bind(now)
     .bind(item_id)
+    .bind(&classification.decision_country)
     .execute(&mut *transaction)
     .await?;
     let item = fetch_triage_item(&mut transaction, item_id).await?;
@@ -187,18 +194,9 @@ pub(crate) async fn reveal_item(
     if item.status != crate::ItemStatus::Claimed || item.claimed_by != Some(user_id) {
         return Err(not_yours(&item, "reveal"));
     }
-    // Counted inside the write transaction, so two reveals at once cannot both pass the limit.
-    let (items_today, seen_today): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(DISTINCT item_id), \
-         COUNT(DISTINCT CASE WHEN item_id = $3 THEN item_id END) \
-         FROM reveals WHERE user_id = $1 AND revealed_at >= $2",
-    )
-    .bind(user_id)
-    .bind(day_start)
-    .bind(item_id)
-    .fetch_one(&mut *transaction)
-    .await?;
-    if daily_limit.is_some_and(|limit| seen_today == 0 && items_today >= limit) {
+    let (items_today, seen_today) =
+        seen_since(&mut transaction, user_id, day_start, &format!("item:{item_id}")).await?;
+    if refused(daily_limit, items_today, seen_today) {
         // Nothing written: the transaction rolls back as it is dropped.
         return Ok(RevealOutcome::LimitReached { items_today });
     }
@@ -218,18 +216,93 @@ pub(crate) async fn reveal_item(
     .bind(now.saturating_add(lifetime_ms))
     .fetch_one(&mut *transaction)
     .await?;
-    let reveals_today: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM reveals WHERE user_id = $1 AND revealed_at >= $2")
-            .bind(user_id)
-            .bind(day_start)
-            .fetch_one(&mut *transaction)
-            .await?;
+    let reveals_today = reveals_since(&mut transaction, user_id, day_start).await?;
     commit_audited(transaction, &audit(&reveal)).await?;
     Ok(RevealOutcome::Revealed {
         reveal,
         items_today: items_today + 1 - seen_today,
         reveals_today,
     })
+}
+
+pub(crate) async fn reveal_case_file(
+    pool: &Pool<Db>,
+    request: &crate::triage::CaseFileRevealRequest,
+    audit: impl FnOnce(&CaseFile) -> NewAuditEntry,
+) -> Result<RevealOutcome<CaseFile>, StoreError> {
+    let crate::triage::CaseFileRevealRequest {
+        case_id,
+        file_id,
+        user_id,
+        now,
+        day_start,
+        daily_limit,
+    } = *request;
+    let mut transaction = dialect::begin_write(pool, Logs::Audit).await?;
+    let file = fetch_case_file(&mut transaction, case_id, file_id, true).await?;
+    let (items_today, seen_today) =
+        seen_since(&mut transaction, user_id, day_start, &format!("file:{file_id}")).await?;
+    if refused(daily_limit, items_today, seen_today) {
+        return Ok(RevealOutcome::LimitReached { items_today });
+    }
+    sqlx::query(
+        "INSERT INTO case_file_reveals (case_file_id, user_id, revealed_at) VALUES ($1, $2, $3)",
+    )
+    .bind(file_id)
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut *transaction)
+    .await?;
+    let reveals_today = reveals_since(&mut transaction, user_id, day_start).await?;
+    commit_audited(transaction, &audit(&file)).await?;
+    Ok(RevealOutcome::Revealed {
+        reveal: file,
+        items_today: items_today + 1 - seen_today,
+        reveals_today,
+    })
+}
+
+/// How many distinct things `user_id` has seen since `day_start`, and whether `subject`
+/// (`item:ID`, `file:ID`) is among them (1) or not (0). Read inside the write transaction of a
+/// new reveal, so that two reveals at once cannot both pass the limit.
+async fn seen_since(
+    connection: &mut Connection,
+    user_id: i64,
+    day_start: i64,
+    subject: &str,
+) -> Result<(i64, i64), StoreError> {
+    let counts = sqlx::query_as(&format!(
+        "SELECT COUNT(DISTINCT seen), COUNT(DISTINCT CASE WHEN seen = $3 THEN seen END) \
+         FROM {SEEN} s WHERE user_id = $1 AND revealed_at >= $2"
+    ))
+    .bind(user_id)
+    .bind(day_start)
+    .bind(subject)
+    .fetch_one(connection)
+    .await?;
+    Ok(counts)
+}
+
+/// Whether the daily limit refuses a new reveal: something not yet seen today, once the limit
+/// is reached (what was seen today may be seen again).
+fn refused(daily_limit: Option<i64>, items_today: i64, seen_today: i64) -> bool {
+    daily_limit.is_some_and(|limit| seen_today == 0 && items_today >= limit)
+}
+
+/// Every reveal and media download of `user_id` since `day_start`.
+async fn reveals_since(
+    connection: &mut Connection,
+    user_id: i64,
+    day_start: i64,
+) -> Result<i64, StoreError> {
+    let count = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM {SEEN} s WHERE user_id = $1 AND revealed_at >= $2"
+    ))
+    .bind(user_id)
+    .bind(day_start)
+    .fetch_one(connection)
+    .await?;
+    Ok(count)
 }
 
 pub(crate) async fn open_reveal(
@@ -256,9 +329,9 @@ pub(crate) async fn revealed_today(
     user_id: i64,
     day_start: i64,
 ) -> Result<i64, StoreError> {
-    let count = sqlx::query_scalar(
-        "SELECT COUNT(DISTINCT item_id) FROM reveals WHERE user_id = $1 AND revealed_at >= $2",
-    )
+    let count = sqlx::query_scalar(&format!(
+        "SELECT COUNT(DISTINCT seen) FROM {SEEN} s WHERE user_id = $1 AND revealed_at >= $2"
+    ))
     .bind(user_id)
     .bind(day_start)
     .fetch_one(pool)
@@ -267,13 +340,13 @@ pub(crate) async fn revealed_today(
 }
 
 pub(crate) async fn exposure(pool: &Pool<Db>, day_start: i64) -> Result<Vec<Exposure>, StoreError> {
-    let rows = sqlx::query_as(
-        "SELECT u.id AS user_id, u.name, COUNT(DISTINCT r.item_id) AS items, \
-         COUNT(r.id) AS reveals, MAX(r.revealed_at) AS last_reveal_at \
-         FROM users u LEFT JOIN reveals r ON r.user_id = u.id AND r.revealed_at >= $1 \
+    let rows = sqlx::query_as(&format!(
+        "SELECT u.id AS user_id, u.name, COUNT(DISTINCT r.seen) AS items, \
+         COUNT(r.seen) AS reveals, MAX(r.revealed_at) AS last_reveal_at \
+         FROM users u LEFT JOIN {SEEN} r ON r.user_id = u.id AND r.revealed_at >= $1 \
          WHERE u.role IN ('analyst', 'admin') \
-         GROUP BY u.id, u.name ORDER BY COUNT(DISTINCT r.item_id) DESC, u.name",
-    )
+         GROUP BY u.id, u.name ORDER BY COUNT(DISTINCT r.seen) DESC, u.name"
+    ))
     .bind(day_start)
     .fetch_all(pool)
     .await?;
@@ -498,17 +571,23 @@ pub(crate) async fn case_timeline(
     .bind(case_id)
     .fetch_all(&mut *connection)
     .await?;
-    // The audit rows naming the case, or one of its items by `item:ID`; each target is looked
-    // up by the (target, seq) index of migration 0005. Notes and files stand for their own rows.
+    // The audit rows naming the case, or one of its items by `item:ID`, and the receipt of
+    // the reports naming its items (`report.receive` is about the report, so it names the
+    // receipt); each target is looked up by the (target, seq) index of migration 0005. Notes
+    // and files stand for their own rows.
     let rows: Vec<crate::audit::ChainRow> = sqlx::query_as(&format!(
         "SELECT {AUDIT_COLUMNS} FROM audit_log \
-         WHERE (target = $1 OR target IN (SELECT 'item:' || id FROM items WHERE case_id = $2)) \
+         WHERE (target = $1 OR target IN (SELECT 'item:' || id FROM items WHERE case_id = $2) \
+         OR (action = $5 AND target IN (SELECT r.receipt FROM reports r \
+         JOIN report_items ri ON ri.report_id = r.id \
+         JOIN items i ON i.id = ri.item_id WHERE i.case_id = $2))) \
          AND action NOT IN ($3, $4) ORDER BY seq"
     ))
     .bind(crate::triage::case_target(case_id))
     .bind(case_id)
     .bind(CASE_NOTE_ACTION)
     .bind(CASE_FILE_ACTION)
+    .bind(crate::intake::REPORT_RECEIVE_ACTION)
     .fetch_all(&mut *connection)
     .await?;
     let mut events: Vec<TimelineEvent> = Vec::with_capacity(notes.len() + files.len() + rows.len());

@@ -230,3 +230,33 @@ pub async fn execute_sqlite(database: &str, sql: &str) {
     let mut connection = sqlx::SqliteConnection::connect(database).await.unwrap();
     sqlx::query(sql).execute(&mut connection).await.unwrap();
 }
+
+/// What a partner platform sends: a report with one file, as base64, and the URLs it was
+/// found at.
+pub async fn partner_report(
+    client: &Client,
+    base: &str,
+    key: &str,
+    file: &str,
+    urls: &[&str],
+) -> Value {
+    use base64::Engine as _;
+    let bytes = corpus_file(file);
+    let response = client
+        .post(format!("{base}/api/v1/reports"))
+        .header("authorization", format!("Bearer {key}"))
+        .json(&json!({
+            "category": "csam",
+            "description": "Uploaded to our service",
+            "urls": urls,
+            "attachments": [{
+                "file_name": file.rsplit('/').next().unwrap(),
+                "content_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
+            }],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.unwrap()
+}

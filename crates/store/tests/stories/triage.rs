@@ -3,8 +3,8 @@
 //! up. The reports and items are written with plain SQL, as the intake would leave them.
 
 use vigie_store::{
-    case_target, item_target, Classification, ItemStatus, NewAuditEntry, NewCaseFile,
-    RevealOutcome, RevealRequest, Role, StoreError, TimelineEvent, DAY_MS,
+    case_target, item_target, CaseFileRevealRequest, Classification, ItemStatus, NewAuditEntry,
+    NewCaseFile, RevealOutcome, RevealRequest, Role, StoreError, TimelineEvent, DAY_MS,
 };
 
 use crate::support::{audited, TestDb};
@@ -101,6 +101,7 @@ fn baseline() -> Classification {
         ncmec_category: Some("A1".into()),
         vics_category: Some(1),
         decision: "law_enforcement".into(),
+        decision_country: None,
     }
 }
 
@@ -446,6 +447,85 @@ async fn reveals_are_counted_day_by_day(db: &TestDb) {
         .collect();
     assert_eq!(counts, [("anne", 2, 3), ("bruno", 0, 0)]);
     assert_eq!(exposure[0].last_reveal_at, Some(DAY + 7_000));
+
+    // A case file of media downloaded is a reveal too: counted for bruno, under the limit.
+    let case = store
+        .create_case("Pictures", bruno, |_| audited("case.create"))
+        .await
+        .unwrap();
+    let mut pictures = Vec::new();
+    for name in ["one.png", "two.png"] {
+        let file = NewCaseFile {
+            file_name: name.into(),
+            media_type: "image/png".into(),
+            size: 3,
+            sha256: "cd".repeat(32),
+            key_id: "k1".into(),
+            sealed: vec![7, 8, 9],
+        };
+        let stored = store
+            .add_case_file(case.id, bruno, &file, |_| audited("case.file"))
+            .await
+            .unwrap();
+        pictures.push(stored.id);
+    }
+    let download = |file_id: i64, at: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .reveal_case_file(
+                    &CaseFileRevealRequest {
+                        case_id: case.id,
+                        file_id,
+                        user_id: bruno,
+                        now: at,
+                        day_start: DAY,
+                        daily_limit: Some(1),
+                    },
+                    |file| entry("case.file.download", &case_target(file.case_id), at),
+                )
+                .await
+        }
+    };
+    let Ok(RevealOutcome::Revealed {
+        reveal: file,
+        items_today,
+        reveals_today,
+    }) = download(pictures[0], DAY + 8_000).await
+    else {
+        panic!("the first picture");
+    };
+    assert_eq!(file.sealed, [7, 8, 9], "with its bytes");
+    assert_eq!((items_today, reveals_today), (1, 1));
+    let rows = store.audit(0, 1_000).await.unwrap().len();
+    assert_eq!(
+        download(pictures[1], DAY + 9_000).await.unwrap(),
+        RevealOutcome::LimitReached { items_today: 1 }
+    );
+    assert_eq!(store.audit(0, 1_000).await.unwrap().len(), rows);
+    assert!(matches!(
+        download(pictures[0], DAY + 9_500).await,
+        Ok(RevealOutcome::Revealed {
+            reveals_today: 2,
+            ..
+        })
+    ));
+    assert!(matches!(
+        download(9_999, DAY + 9_600).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.revealed_today(bruno, DAY).await.unwrap(), 1);
+    let counts: Vec<(String, i64, i64)> = store
+        .exposure(DAY)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| (row.name, row.items, row.reveals))
+        .collect();
+    assert_eq!(
+        counts,
+        [("anne".to_owned(), 2, 3), ("bruno".to_owned(), 1, 2)]
+    );
     let reveal_rows = store
         .audit(0, 1_000)
         .await
@@ -460,6 +540,27 @@ async fn a_case_keeps_its_timeline(db: &TestDb) {
     let store = &db.store;
     report(db, "https://c.example/1", "csam", 1, DAY, "queued").await;
     report(db, "https://c.example/2", "csam", 1, DAY, "queued").await;
+    report(db, "https://elsewhere.example/", "csam", 1, DAY, "queued").await;
+    // The intake's audit rows name the reports' receipts; another row naming a receipt is
+    // not a receipt, and another report's receipt is not the case's.
+    for (action, receipt, at) in [
+        (
+            vigie_store::REPORT_RECEIVE_ACTION,
+            "R-https://c.example/1",
+            5,
+        ),
+        (
+            vigie_store::REPORT_RECEIVE_ACTION,
+            "R-https://elsewhere.example/",
+            6,
+        ),
+        ("report.status", "R-https://c.example/1", 7),
+    ] {
+        store
+            .append_audit(&entry(action, receipt, at))
+            .await
+            .unwrap();
+    }
     let anne = analyst(db, "anne").await;
     let first = item_id(db, "https://c.example/1").await;
     let second = item_id(db, "https://c.example/2").await;
@@ -526,17 +627,29 @@ async fn a_case_keeps_its_timeline(db: &TestDb) {
     );
     assert_eq!(store.case_files(case.id).await.unwrap().len(), 1);
     assert_eq!(store.case_notes(case.id).await.unwrap(), [note]);
-    // Something happens to an item after it joined: the timeline shows it.
-    store
+    // Something happens to an item after it joined: the timeline shows it. It goes to the
+    // partner hotline of its country, which is kept with the decision.
+    let forward = Classification {
+        decision: "partner_hotline".into(),
+        decision_country: Some("DE".into()),
+        ..baseline()
+    };
+    let decided = store
         .decide_item(
             first,
             anne,
-            &baseline(),
+            &forward,
             DAY,
             &entry("item.decide", &item_target(first), 40),
         )
         .await
         .unwrap();
+    assert_eq!(decided.decision.as_deref(), Some("partner_hotline"));
+    assert_eq!(decided.decision_country.as_deref(), Some("DE"));
+    assert_eq!(
+        store.case_items(case.id).await.unwrap()[0].decision_country,
+        decided.decision_country
+    );
     store
         .remove_case_item(case.id, second, &entry("case.remove_item", &target, 50))
         .await
@@ -555,8 +668,8 @@ async fn a_case_keeps_its_timeline(db: &TestDb) {
     assert_eq!(store.case(case.id).await.unwrap().items, 1);
 
     // Audit rows of the case and of the items it holds now (the removed one's claim is not
-    // there), with the note and the file, in time order; the note's and file's own audit rows
-    // are not shown twice.
+    // there), the receipt of the report naming the item it holds, with the note and the file,
+    // in time order; the note's and file's own audit rows are not shown twice.
     let timeline = store.case_timeline(case.id).await.unwrap();
     let told: Vec<String> = timeline
         .iter()
@@ -568,6 +681,7 @@ async fn a_case_keeps_its_timeline(db: &TestDb) {
         .collect();
     let item = item_target(first);
     let timed: Vec<String> = vec![
+        "report.receive R-https://c.example/1".into(),
         format!("item.claim {item}"),
         format!("case.create {target}"),
         format!("case.add_item {target}"),
