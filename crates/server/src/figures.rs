@@ -40,10 +40,13 @@ struct RemovalRow {
     open_longest: String,
 }
 
+/// A duration in words, or "—" when there is none.
+fn words(ms: Option<i64>) -> String {
+    ms.map_or_else(|| "—".to_owned(), vigie_figures::duration_text)
+}
+
 impl RemovalRow {
     fn new(stats: &vigie_figures::RemovalStats) -> RemovalRow {
-        let words =
-            |ms: Option<i64>| ms.map_or_else(|| "—".to_owned(), vigie_figures::duration_text);
         RemovalRow {
             group: stats.group.clone(),
             takedowns: stats.takedowns,
@@ -97,7 +100,6 @@ pub async fn figures_page(
             figures.resolved_without_reveal * 100 / figures.resolved
         )
     };
-    let wait = |ms: Option<i64>| ms.map_or_else(|| "—".to_owned(), vigie_figures::duration_text);
     let per_day_chart = vigie_figures::chart::counts_per_day(
         page.t.get("figures.per_day"),
         &figures.reports_per_day,
@@ -140,8 +142,8 @@ pub async fn figures_page(
         resolved_without_reveal: figures.resolved_without_reveal,
         share_without_reveal,
         waiting: figures.waiting,
-        oldest_wait: wait(figures.oldest_wait_ms),
-        median_wait: wait(figures.median_wait_ms),
+        oldest_wait: words(figures.oldest_wait_ms),
+        median_wait: words(figures.median_wait_ms),
     };
     Ok(web::render(&shown.page, &shown))
 }

@@ -153,7 +153,7 @@ pub async fn queue_page(
             category: page.t.label("report.category", &entry.item.category),
             urgency: entry.item.urgency,
             reporters: entry.item.reporters,
-            waiting: duration_text(at - entry.item.first_reported_at),
+            waiting: vigie_figures::duration_text(at - entry.item.first_reported_at),
             claimed_by: entry.item.claimed_by_name.clone().unwrap_or_default(),
         })
         .collect();
@@ -742,21 +742,6 @@ pub(crate) fn decision_text(t: &Texts, item: &vigie_store::TriageItem) -> String
     }
 }
 
-/// A wait as people say it: "3 d 4 h", "2 h 5 min", "40 s".
-pub(crate) fn duration_text(ms: i64) -> String {
-    let seconds = ms.max(0) / 1000;
-    let (days, hours, minutes) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60);
-    if days > 0 {
-        format!("{days} d {hours} h")
-    } else if hours > 0 {
-        format!("{hours} h {minutes} min")
-    } else if minutes > 0 {
-        format!("{minutes} min")
-    } else {
-        format!("{seconds} s")
-    }
-}
-
 /// A time of day in UTC, `HH:MM:SS`.
 pub(crate) fn clock_text(at: i64) -> String {
     let seconds = at.div_euclid(1000).rem_euclid(86_400);
@@ -773,12 +758,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn waits_read_as_people_say_them() {
-        assert_eq!(duration_text(40_000), "40 s");
-        assert_eq!(duration_text(125_000), "2 min");
-        assert_eq!(duration_text(2 * 3_600_000 + 300_000), "2 h 5 min");
-        assert_eq!(duration_text(3 * 86_400_000 + 4 * 3_600_000), "3 d 4 h");
-        assert_eq!(duration_text(-5), "0 s");
+    fn times_of_day_are_in_utc() {
         assert_eq!(clock_text(3_600_000 + 61_000), "01:01:01 UTC");
     }
 

@@ -20,7 +20,7 @@ use reqwest::Client;
 use serde_json::{json, Value};
 use vigie_notice::sink::SmtpSink;
 use vigie_store::{NewAuditEntry, Store, TakedownState, DAY_MS};
-use vigie_takedown::{ManualClock, Settings};
+use vigie_takedown::{Clock as _, ManualClock, Settings};
 
 /// The benign image the bank knows and the site serves.
 const KNOWN_IMAGE: &str = "bridge-mods/aaa-orig.jpg";
@@ -35,8 +35,13 @@ struct Site {
 
 impl Site {
     async fn start() -> Site {
+        Site::serving(KNOWN_IMAGE).await
+    }
+
+    /// A site whose pages show the corpus image `image`.
+    async fn serving(image: &str) -> Site {
         let removed = Arc::new(AtomicBool::new(false));
-        let image = Bytes::from(corpus_file(KNOWN_IMAGE));
+        let image = Bytes::from(corpus_file(image));
         let gallery = |Path(n): Path<u32>| async move {
             Html(format!(
                 "<html><body><h1>Gallery {n}</h1><img src=\"/media/{n}.jpg\" alt=\"\"></body></html>"
@@ -373,6 +378,121 @@ async fn known_material_is_noticed_rechecked_and_its_removal_measured() {
     );
     assert_eq!(overall[0].removed, 1);
     assert_eq!(overall[0].median_ms, Some(2 * DAY_MS));
+}
+
+/// An analyst forwards a page to the partner hotline of the country they name; the content
+/// stays online, and after the re-checks the police are told, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forward_to_a_partner_still_online_is_escalated_to_the_police_once() {
+    let directory = tempfile::tempdir().unwrap();
+    let database_url = format!(
+        "sqlite:{}",
+        directory.path().join("vigie.sqlite3").display()
+    );
+    let hotline = Hotline::start(&database_url).await;
+    // An image no bank knows: it waits for an analyst.
+    let site = Site::serving("misc-images/small.jpg").await;
+    let smtp = SmtpSink::start().await.unwrap();
+    let webhooks = Webhooks::default();
+    let store = Store::open(&database_url).await.unwrap();
+    import_reference_data(&store, &webhooks.start().await).await;
+    let partners = "country,hotline,email,webhook\nNL,Offlimits,reports@offlimits.example,\n";
+    let audit = |action: &str| NewAuditEntry {
+        at: vigie_server::now(),
+        actor: "user:admin".into(),
+        action: action.into(),
+        target: "test".into(),
+        detail: json!({}),
+    };
+    store
+        .put_reference_data(
+            "partner-hotlines",
+            partners.as_bytes(),
+            0,
+            &audit("hosting.import"),
+        )
+        .await
+        .unwrap();
+    let item_id = hotline.report(&format!("{}/gallery/7", site.base)).await;
+    let start = vigie_server::now();
+    let clock = ManualClock::at(start);
+    let mut settings = settings("test-worker", &smtp);
+    settings.escalate_after = 2;
+    let worker =
+        vigie_server::StandaloneWorker::open(&hotline.config, settings, Arc::new(clock.clone()))
+            .await
+            .unwrap()
+            .worker;
+    work_until_idle(&worker).await;
+    assert_eq!(
+        store.triage_item(item_id).await.unwrap().item.status,
+        vigie_store::ItemStatus::Queued,
+        "unknown material waits for a person"
+    );
+    assert!(store.takedown_of_item(item_id).await.unwrap().is_none());
+    assert_eq!(
+        store.page_media(item_id).await.unwrap().len(),
+        1,
+        "its hashes are kept"
+    );
+
+    let analyst = store.user_by_name("admin").await.unwrap();
+    store
+        .claim_item(item_id, analyst.id, clock.now(), &audit("item.claim"))
+        .await
+        .unwrap();
+    let classification = vigie_store::Classification {
+        iccam_classification: "baseline".into(),
+        site_type: None,
+        age_group: None,
+        gender: None,
+        ncmec_category: Some("A1".into()),
+        vics_category: None,
+        decision: "partner_hotline".into(),
+        decision_country: Some("NL".into()),
+    };
+    store
+        .decide_item(
+            item_id,
+            analyst.id,
+            &classification,
+            clock.now(),
+            &audit("item.decide"),
+        )
+        .await
+        .unwrap();
+    work_until_idle(&worker).await;
+    let takedown = store.takedown_of_item(item_id).await.unwrap().unwrap();
+    assert_eq!(takedown.recipients.as_deref(), Some("partner_hotline"));
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, vec!["<REPORTS@OFFLIMITS.EXAMPLE>"]);
+    assert!(
+        mails[0].data.contains("NCMEC industry category: A1"),
+        "{}",
+        mails[0].data
+    );
+
+    // Two re-checks find it online: a partner is not told again each day, but after the
+    // second the police are.
+    for _ in 0..2 {
+        clock.advance(DAY_MS);
+        work_until_idle(&worker).await;
+    }
+    let mails = smtp.received();
+    let recipients: Vec<&str> = mails.iter().map(|mail| mail.to[0].as_str()).collect();
+    assert_eq!(
+        recipients,
+        ["<REPORTS@OFFLIMITS.EXAMPLE>", "<POLICE@LAW.EXAMPLE>"]
+    );
+    let takedown = store.takedown(takedown.id).await.unwrap();
+    assert_eq!(takedown.escalated_at, Some(start + 2 * DAY_MS));
+    assert_eq!(takedown.state, TakedownState::Open);
+    // Once.
+    clock.advance(DAY_MS);
+    work_until_idle(&worker).await;
+    assert_eq!(smtp.received().len(), 2);
+    assert!(webhooks.received().is_empty(), "the partner has no webhook");
 }
 
 /// Two `vigie worker`s on one PostgreSQL share the queue: every page is fetched, every host

@@ -95,13 +95,6 @@ impl Person {
     }
 }
 
-/// Runs SQL on the server's SQLite file, as the intake would have written it.
-async fn execute(database: &str, sql: &str) {
-    use sqlx::Connection;
-    let mut connection = sqlx::SqliteConnection::connect(database).await.unwrap();
-    sqlx::query(sql).execute(&mut connection).await.unwrap();
-}
-
 /// One public report naming a new URL item with `status` (and `matched_bank` when known).
 async fn report(database: &str, url: &str, category: &str, urgency: i64, status: &str) {
     let at = vigie_server::now() - 3_600_000;
@@ -110,7 +103,7 @@ async fn report(database: &str, url: &str, category: &str, urgency: i64, status:
     } else {
         "NULL"
     };
-    execute(
+    execute_sqlite(
         database,
         &format!(
             "INSERT INTO reports (receipt, channel, category, description, language, received_at) \
@@ -118,7 +111,7 @@ async fn report(database: &str, url: &str, category: &str, urgency: i64, status:
         ),
     )
     .await;
-    execute(
+    execute_sqlite(
         database,
         &format!(
             "INSERT INTO items (kind, url, normalised_url, category, urgency, reporters, \
@@ -127,7 +120,7 @@ async fn report(database: &str, url: &str, category: &str, urgency: i64, status:
         ),
     )
     .await;
-    execute(
+    execute_sqlite(
         database,
         &format!(
             "INSERT INTO report_items (report_id, item_id) SELECT r.id, i.id \

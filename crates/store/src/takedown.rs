@@ -183,6 +183,8 @@ pub struct Takedown {
     pub iccam_classification: Option<String>,
     pub ncmec_category: Option<String>,
     pub matched_bank: Option<String>,
+    /// The country an analyst forwarding to a partner hotline named.
+    pub decision_country: Option<String>,
 }
 
 /// A medium a reported page served, by its hashes.

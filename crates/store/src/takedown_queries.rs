@@ -4,7 +4,7 @@
 const TAKEDOWN_COLUMNS: &str = "t.id, t.item_id, t.url, t.host, t.decision, t.state, t.address, \
      t.asn, t.network, t.country, t.recipients, t.opened_at, t.located_at, t.first_notice_at, \
      t.closed_at, t.checks, t.notices, t.escalated_at, i.category, i.first_reported_at, \
-     i.iccam_classification, i.ncmec_category, i.matched_bank";
+     i.iccam_classification, i.ncmec_category, i.matched_bank, i.decision_country";
 
 const TAKEDOWN_FROM: &str = "takedowns t JOIN items i ON i.id = t.item_id";
 

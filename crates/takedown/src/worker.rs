@@ -477,7 +477,7 @@ impl<R: Recognise> Worker<R> {
             let hosting = self.hosting();
             let found = address.map(|address| hosting.locator.locate(address));
             let country = found.as_ref().and_then(|found| found.country);
-            let recipients = self.recipients(&takedown.decision, country, &hosting);
+            let recipients = self.recipients(&takedown, country, &hosting);
             let location = Location {
                 address: address.map(|address| address.to_string()),
                 asn: found.as_ref().and_then(|found| found.asn).map(i64::from),
@@ -513,10 +513,10 @@ impl<R: Recognise> Worker<R> {
         Ok(())
     }
 
-    /// Whom a takedown's notices go to, by its decision and where it is hosted.
+    /// Whom a takedown's notices go to, by its decision and where it is hosted (`country`).
     fn recipients(
         &self,
-        decision: &str,
+        takedown: &Takedown,
         country: Option<Country>,
         hosting: &HostingData,
     ) -> Vec<RecipientKind> {
@@ -528,17 +528,26 @@ impl<R: Recognise> Worker<R> {
                     vec![RecipientKind::Host, RecipientKind::LawEnforcement]
                 }
             };
-        match decision {
+        match takedown.decision.as_str() {
             // The analyst chose; the police may want the content left in place for their
             // investigation, so the host is not told.
             "law_enforcement" => vec![RecipientKind::LawEnforcement],
             "notice_to_host" => vec![RecipientKind::Host],
-            // The partner of the hosting country, if there is one; else the routing rule
-            // says what the analyst's choice cannot be.
-            "partner_hotline" => match country.and_then(|c| hosting.partners.partner_in(c)) {
-                Some(_) => vec![RecipientKind::PartnerHotline],
-                None => routed(),
-            },
+            // The partner of the country the analyst named (else of the hosting country), if
+            // the directory has one; else the routing rule says what the choice cannot be.
+            "partner_hotline" => {
+                let named = takedown
+                    .decision_country
+                    .as_deref()
+                    .and_then(Country::parse);
+                match named
+                    .or(country)
+                    .and_then(|c| hosting.partners.partner_in(c))
+                {
+                    Some(_) => vec![RecipientKind::PartnerHotline],
+                    None => routed(),
+                }
+            }
             _ => routed(),
         }
     }
@@ -639,8 +648,13 @@ impl<R: Recognise> Worker<R> {
         Ok(())
     }
 
+    /// The partner hotline of the country the analyst named, else of the hosting country.
     fn partner_of(&self, takedown: &Takedown) -> Option<vigie_hosting::Partner> {
-        let country = Country::parse(takedown.country.as_deref()?)?;
+        let country = takedown
+            .decision_country
+            .as_deref()
+            .or(takedown.country.as_deref())
+            .and_then(Country::parse)?;
         self.hosting().partners.partner_in(country).cloned()
     }
 
