@@ -78,6 +78,8 @@ struct FiguresPage {
     removal: RemovalRow,
     by_country: Vec<RemovalRow>,
     by_network: Vec<RemovalRow>,
+    /// By host: the analysts' own page may name hosts, which the published report does not.
+    by_host: Vec<RemovalRow>,
     /// The median time to removal per country, an SVG document from `vigie-figures`.
     by_country_chart: String,
 }
@@ -126,6 +128,10 @@ pub async fn figures_page(
         removal: RemovalRow::new(&overall[0]),
         by_country: by_country.iter().map(RemovalRow::new).collect(),
         by_network: stats(vigie_figures::Grouping::Network)
+            .iter()
+            .map(RemovalRow::new)
+            .collect(),
+        by_host: stats(vigie_figures::Grouping::Host)
             .iter()
             .map(RemovalRow::new)
             .collect(),

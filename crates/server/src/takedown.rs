@@ -59,6 +59,9 @@ pub(crate) struct TakedownView {
     pub(crate) opened: String,
     pub(crate) first_notice: Option<String>,
     pub(crate) closed: Option<String>,
+    /// From the first notice (or the report, when none was sent) to the check that found the
+    /// content gone, in words; as `vigie-figures` counts it.
+    pub(crate) time_to_removal: Option<String>,
     /// When, which of the series, to whom, by what, where.
     pub(crate) notices: Vec<(String, i64, String, String, String)>,
     /// When, what was found, the HTTP status, why.
@@ -105,7 +108,11 @@ pub(crate) async fn takedown_view(
             )
         })
         .collect();
+    let time_to_removal = vigie_takedown::removal_row(&takedown)
+        .and_then(|row| Some(row.removed_at? - row.noticed_at.unwrap_or(row.reported_at)))
+        .map(|ms| vigie_figures::duration_text(ms.max(0)));
     Ok(Some(TakedownView {
+        time_to_removal,
         opened: when(takedown.opened_at),
         first_notice: takedown.first_notice_at.map(when),
         closed: takedown.closed_at.map(when),

@@ -144,6 +144,7 @@ impl Hotline {
         let mut config = vigie_server::Config::new("127.0.0.1:0".parse().unwrap(), database_url);
         // The test site is on loopback; nothing else changes from production.
         config.fetch_policy.allow_loopback = true;
+        config.vault = Some(vigie_vault::KeyRing::generate("test-1").unwrap());
         let server = start_with(config.clone()).await;
         let client = Client::new();
         let admin = first_admin(&client, &server).await;
@@ -418,6 +419,8 @@ async fn a_forward_to_a_partner_still_online_is_escalated_to_the_police_once() {
     let clock = ManualClock::at(start);
     let mut settings = settings("test-worker", &smtp);
     settings.escalate_after = 2;
+    // This hotline keeps what pages serve, sealed, for its analysts.
+    settings.keep_media = hotline.config.vault.clone();
     let worker =
         vigie_server::StandaloneWorker::open(&hotline.config, settings, Arc::new(clock.clone()))
             .await
@@ -434,6 +437,43 @@ async fn a_forward_to_a_partner_still_online_is_escalated_to_the_police_once() {
         store.page_media(item_id).await.unwrap().len(),
         1,
         "its hashes are kept"
+    );
+    // And the medium, sealed: the analyst sees it blurred, the original only once revealed.
+    let thumbnail = hotline
+        .client
+        .get(format!(
+            "{}/triage/items/{item_id}/thumbnail",
+            hotline.server.base
+        ))
+        .header("cookie", &hotline.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thumbnail.status(), StatusCode::OK);
+    assert_eq!(thumbnail.headers()["content-type"], "image/png");
+    let original = hotline
+        .client
+        .get(format!(
+            "{}/triage/items/{item_id}/original",
+            hotline.server.base
+        ))
+        .header("cookie", &hotline.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(original.status(), StatusCode::FORBIDDEN);
+    let mut connection = <sqlx::SqliteConnection as sqlx::Connection>::connect(&database_url)
+        .await
+        .unwrap();
+    let sealed: Vec<u8> = sqlx::query_scalar("SELECT sealed FROM page_media WHERE item_id = $1")
+        .bind(item_id)
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    assert_ne!(
+        sealed,
+        corpus_file("misc-images/small.jpg"),
+        "kept sealed, not as served"
     );
 
     let analyst = store.user_by_name("admin").await.unwrap();

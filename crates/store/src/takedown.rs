@@ -199,6 +199,8 @@ pub struct NewPageMedia {
     pub pdq: Option<String>,
     pub pdq_quality: Option<i64>,
     pub known: Option<KnownMatch>,
+    /// The bytes sealed by vigie-vault and the id of the key, where the hotline keeps them.
+    pub sealed: Option<(String, Vec<u8>)>,
 }
 
 /// A medium recorded for an item.

@@ -75,8 +75,9 @@ pub(crate) async fn record_page_media(
         let known = medium.known.as_ref();
         sqlx::query(
             "INSERT INTO page_media (item_id, url, media_type, size, md5, sha1, sha256, pdq, \
-             pdq_quality, matched_bank, matched_content_id, matched_distance, fetched_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             pdq_quality, matched_bank, matched_content_id, matched_distance, fetched_at, \
+             key_id, sealed) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              ON CONFLICT (item_id, sha256) DO NOTHING",
         )
         .bind(item_id)
@@ -92,6 +93,8 @@ pub(crate) async fn record_page_media(
         .bind(known.map(|k| k.content_id))
         .bind(known.map(|k| k.distance))
         .bind(fetched_at)
+        .bind(medium.sealed.as_ref().map(|(key_id, _)| key_id.as_str()))
+        .bind(medium.sealed.as_ref().map(|(_, sealed)| sealed.as_slice()))
         .execute(&mut *transaction)
         .await?;
     }

@@ -98,7 +98,8 @@ pub struct QueueEntry {
     pub reports: Vec<ReportSummary>,
 }
 
-/// The media kept of a file item: its hashes and its encrypted bytes.
+/// The media kept of an item, its hashes and its encrypted bytes: a file item's attachment,
+/// or the first medium a URL item's page served, where the hotline keeps them.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ItemMedia {
     pub item_id: i64,

@@ -17,7 +17,8 @@ const TRIAGE_ITEM_COLUMNS: &str = "i.id, i.kind, i.url, i.sha256, i.category, i.
      i.matched_distance, i.iccam_classification, i.site_type, i.age_group, i.gender, \
      i.ncmec_category, i.vics_category, i.decision, i.decision_country, i.decided_by, \
      du.name AS decided_by_name, \
-     i.decided_at, i.case_id, a.media_type, \
+     i.decided_at, i.case_id, COALESCE(a.media_type, (SELECT pm.media_type FROM page_media pm \
+     WHERE pm.item_id = i.id AND pm.sealed IS NOT NULL ORDER BY pm.id LIMIT 1)) AS media_type, \
      (SELECT COUNT(*) FROM reveals rv WHERE rv.item_id = i.id) AS reveals";
 
 const TRIAGE_ITEM_FROM: &str = "items i LEFT JOIN users cu ON cu.id = i.claimed_by \
@@ -79,9 +80,21 @@ pub(crate) async fn triage_item(pool: &Pool<Db>, item_id: i64) -> Result<QueueEn
 }
 
 pub(crate) async fn item_media(pool: &Pool<Db>, item_id: i64) -> Result<ItemMedia, StoreError> {
-    sqlx::query_as(
+    let attached: Option<ItemMedia> = sqlx::query_as(
         "SELECT item_id, file_name, media_type, size, md5, sha1, sha256, key_id, sealed, \
          received_at FROM attachments WHERE item_id = $1",
+    )
+    .bind(item_id)
+    .fetch_optional(pool)
+    .await?;
+    if let Some(media) = attached {
+        return Ok(media);
+    }
+    // A URL item's media: the first the page served that the hotline kept (sealed).
+    sqlx::query_as(
+        "SELECT item_id, NULL AS file_name, media_type, size, md5, sha1, sha256, key_id, \
+         sealed, fetched_at AS received_at FROM page_media \
+         WHERE item_id = $1 AND sealed IS NOT NULL ORDER BY id LIMIT 1",
     )
     .bind(item_id)
     .fetch_optional(pool)

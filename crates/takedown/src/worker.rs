@@ -56,6 +56,9 @@ pub struct Settings {
     pub mailer: Option<Mailer>,
     /// The secret webhook notices are signed with; without it, webhook notices fail.
     pub webhook_secret: Option<Vec<u8>>,
+    /// Where set, the media a page serves are also kept, sealed with this key ring, for
+    /// analysts to see (blurred first) on the item's page; otherwise only their hashes are.
+    pub keep_media: Option<vigie_vault::KeyRing>,
 }
 
 impl Settings {
@@ -76,6 +79,7 @@ impl Settings {
             idle_poll: Duration::from_secs(1),
             mailer: None,
             webhook_secret: None,
+            keep_media: None,
         }
     }
 }
@@ -370,6 +374,21 @@ impl<R: Recognise> Worker<R> {
             let Some(media_type) = vigie_media::sniff(&fetched.body) else {
                 continue;
             };
+            let sealed = match &self.settings.keep_media {
+                Some(keys) => {
+                    let key_id = keys.current_id().to_owned();
+                    let (keys, bytes) = (keys.clone(), Bytes::clone(&fetched.body));
+                    let sealed = tokio::task::spawn_blocking(move || keys.seal(&bytes)).await;
+                    match sealed {
+                        Ok(sealed) => Some((key_id, sealed)),
+                        Err(error) => {
+                            tracing::error!(%error, "sealing a medium failed");
+                            continue;
+                        }
+                    }
+                }
+                None => None,
+            };
             match self.recogniser.recognise(Bytes::clone(&fetched.body)).await {
                 Ok(recognised) => hashed.push(NewPageMedia {
                     url: fetched.url.to_string(),
@@ -381,6 +400,7 @@ impl<R: Recognise> Worker<R> {
                     pdq: recognised.pdq,
                     pdq_quality: recognised.pdq_quality,
                     known: recognised.known,
+                    sealed,
                 }),
                 Err(error) => {
                     tracing::warn!(url = %fetched.url, %error, "a medium could not be hashed")

@@ -136,19 +136,25 @@ impl StoreArgs {
 /// The id of the key a first start makes.
 const FIRST_KEY_ID: &str = "k1";
 
-/// Reads the vault's key ring from `--vault-keys` or `$VIGIE_VAULT_KEYS_FILE`; on the
-/// embedded store without either, from `<data-dir>/vault.keys`, which the first start writes
-/// (readable by its owner only) with one new key.
-fn vault_keys(args: &ServeArgs) -> anyhow::Result<Option<vigie_vault::KeyRing>> {
-    let given = args
-        .vault_keys
-        .clone()
+/// Reads the vault's key ring from `given` (`--vault-keys`) or `$VIGIE_VAULT_KEYS_FILE`; on the
+/// embedded store without either, from `<data-dir>/vault.keys`, which the first start of
+/// `vigie serve` writes (readable by its owner only) with one new key (`create_first`).
+pub fn vault_keys(
+    given: Option<&PathBuf>,
+    store: &StoreArgs,
+    create_first: bool,
+) -> anyhow::Result<Option<vigie_vault::KeyRing>> {
+    let given = given
+        .cloned()
         .or_else(|| std::env::var_os("VIGIE_VAULT_KEYS_FILE").map(PathBuf::from));
     let path = match given {
         Some(path) => path,
-        None if args.store.database_url.is_none() => {
-            let path = args.store.data_dir.join("vault.keys");
+        None if store.database_url.is_none() => {
+            let path = store.data_dir.join("vault.keys");
             if !path.exists() {
+                if !create_first {
+                    return Ok(None);
+                }
                 write_new_ring(&path)?;
                 tracing::info!(path = %path.display(), "first start: wrote a new vault key; back it up, files sealed with it are lost without it");
                 eprintln!(
@@ -197,20 +203,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         contact_email: args.hotline.hotline_email.clone(),
     };
     config.fetch_policy.allow_loopback = args.takedown.test_allow_loopback;
+    config.snapshot_path = args.snapshot.clone().or_else(|| {
+        let embedded = args.store.database_url.is_none();
+        embedded.then(|| args.store.data_dir.join("index.vidx"))
+    });
+    config.vault = vault_keys(args.vault_keys.as_ref(), &args.store, true)?;
+    if config.vault.is_none() {
+        tracing::warn!("no vault keys (--vault-keys): reports with files will be refused");
+    }
     if !args.no_takedown {
         config.takedown = Some(takedown_settings(
             default_worker_name(),
             &args.hotline,
             &args.takedown,
+            config.vault.as_ref(),
         )?);
-    }
-    config.snapshot_path = args.snapshot.clone().or_else(|| {
-        let embedded = args.store.database_url.is_none();
-        embedded.then(|| args.store.data_dir.join("index.vidx"))
-    });
-    config.vault = vault_keys(&args)?;
-    if config.vault.is_none() {
-        tracing::warn!("no vault keys (--vault-keys): reports with files will be refused");
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::serve_command::{start_logging, stop_requested, LogFormat, StoreArgs};
+use crate::serve_command::{start_logging, stop_requested, vault_keys, LogFormat, StoreArgs};
 
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
@@ -20,6 +20,12 @@ pub struct WorkerArgs {
 
     #[command(flatten)]
     takedown: TakedownArgs,
+
+    /// The vault's key ring, to keep the media pages serve sealed (`--keep-page-media`):
+    /// the ring `vigie serve` uses. Also `$VIGIE_VAULT_KEYS_FILE`; on the embedded store,
+    /// `<data-dir>/vault.keys` when it exists.
+    #[arg(long, value_name = "FILE")]
+    vault_keys: Option<PathBuf>,
 
     /// This worker's name in the queue and the audit log (default: `HOST-PID`).
     #[arg(long, value_name = "NAME")]
@@ -91,6 +97,11 @@ pub struct TakedownArgs {
     #[arg(long, default_value_t = 3, value_name = "CHECKS")]
     escalate_after: u32,
 
+    /// Keep the media reported pages serve, sealed with the vault's current key, so analysts
+    /// see them (blurred first) on the item's page; without it only their hashes are kept.
+    #[arg(long)]
+    keep_page_media: bool,
+
     /// For tests only: lets the fetcher reach loopback addresses (a test's site on
     /// 127.0.0.1). Never in production.
     #[arg(long, hide = true)]
@@ -109,6 +120,7 @@ pub fn takedown_settings(
     name: String,
     hotline: &HotlineArgs,
     args: &TakedownArgs,
+    vault: Option<&vigie_vault::KeyRing>,
 ) -> anyhow::Result<vigie_takedown::Settings> {
     let country = vigie_hosting::Country::parse(&hotline.hotline_country).with_context(|| {
         format!(
@@ -126,6 +138,10 @@ pub fn takedown_settings(
     settings.law_enforcement_webhook = args.law_enforcement_webhook.clone();
     settings.recheck_interval_ms = i64::from(args.recheck_hours.max(1)) * 60 * 60 * 1000;
     settings.escalate_after = i64::from(args.escalate_after);
+    if args.keep_page_media {
+        let keys = vault.context("--keep-page-media needs the vault's keys (--vault-keys)")?;
+        settings.keep_media = Some(keys.clone());
+    }
     if let Some(path) = &args.webhook_secret_file {
         let secret = std::fs::read(path)
             .with_context(|| format!("reading the webhook secret {}", path.display()))?;
@@ -167,10 +183,12 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     start_logging(args.log_format);
     let database_url = args.store.database_url()?;
     let name = args.name.clone().unwrap_or_else(default_worker_name);
-    let settings = takedown_settings(name.clone(), &args.hotline, &args.takedown)?;
+    let vault = vault_keys(args.vault_keys.as_ref(), &args.store, false)?;
+    let settings = takedown_settings(name.clone(), &args.hotline, &args.takedown, vault.as_ref())?;
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let mut config = vigie_server::Config::new(listen, database_url);
     config.fetch_policy.allow_loopback = args.takedown.test_allow_loopback;
+    config.vault = vault;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         eprintln!("vigie: takedown worker {name} started");

@@ -11,8 +11,9 @@ CREATE TABLE reference_data (
     imported_at BIGINT NOT NULL
 );
 
--- The media a reported page served when it was fetched, by their hashes only: the bytes are
--- not kept. A re-check compares what the page serves then with these.
+-- The media a reported page served when it was fetched, by their hashes; the bytes only
+-- sealed by vigie-vault, and only where the hotline keeps them (`--keep-page-media`), for its
+-- analysts to see blurred. A re-check compares what the page serves then with these.
 CREATE TABLE page_media (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     item_id BIGINT NOT NULL REFERENCES items (id),
@@ -27,6 +28,8 @@ CREATE TABLE page_media (
     matched_bank TEXT,
     matched_content_id BIGINT,
     matched_distance BIGINT,
+    key_id TEXT,
+    sealed BYTEA,
     fetched_at BIGINT NOT NULL,
     UNIQUE (item_id, sha256)
 );

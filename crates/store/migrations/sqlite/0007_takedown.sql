@@ -11,8 +11,9 @@ CREATE TABLE reference_data (
     imported_at INTEGER NOT NULL
 );
 
--- The media a reported page served when it was fetched, by their hashes only: the bytes are
--- not kept. A re-check compares what the page serves then with these.
+-- The media a reported page served when it was fetched, by their hashes; the bytes only
+-- sealed by vigie-vault, and only where the hotline keeps them (`--keep-page-media`), for its
+-- analysts to see blurred. A re-check compares what the page serves then with these.
 CREATE TABLE page_media (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     item_id INTEGER NOT NULL REFERENCES items (id),
@@ -27,6 +28,8 @@ CREATE TABLE page_media (
     matched_bank TEXT,
     matched_content_id INTEGER,
     matched_distance INTEGER,
+    key_id TEXT,
+    sealed BLOB,
     fetched_at INTEGER NOT NULL,
     UNIQUE (item_id, sha256)
 );
