@@ -86,6 +86,10 @@ pub struct NewJob {
     pub max_attempts: i64,
 }
 
+/// The most jobs completed in one statement: one bound parameter each, well under SQLite's
+/// limit of 32,766.
+pub const MAX_JOBS_AT_ONCE: usize = 1_000;
+
 /// How long to wait before retry `attempt` (1 after the first failure): a minute, doubling,
 /// at most a day, so a host that is down for hours is not hammered and a day-long outage still
 /// gets a try every day.
@@ -126,7 +130,28 @@ impl Store {
     /// Marks a claimed job done; `Conflict` if `worker` no longer holds it (its lease expired
     /// and another worker took it over).
     pub async fn complete_job(&self, id: i64, worker: &str, now: i64) -> Result<(), StoreError> {
-        dispatch!(self.complete_job(id, worker, now))
+        match self.complete_jobs(&[id], worker, now).await? {
+            1 => Ok(()),
+            _ => Err(StoreError::Conflict(format!(
+                "job {id} is not held by {worker}"
+            ))),
+        }
+    }
+
+    /// Marks claimed jobs done in one statement (a worker's batch, one commit); returns how
+    /// many were, leaving those `worker` no longer holds as they are.
+    pub async fn complete_jobs(
+        &self,
+        ids: &[i64],
+        worker: &str,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        if ids.len() > MAX_JOBS_AT_ONCE {
+            return Err(StoreError::Invalid(format!(
+                "at most {MAX_JOBS_AT_ONCE} jobs are completed at once"
+            )));
+        }
+        dispatch!(self.complete_jobs(ids, worker, now))
     }
 
     /// Records a claimed job's failure: retried at `now + backoff_ms(attempts)` while it has

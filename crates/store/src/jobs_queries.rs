@@ -71,27 +71,27 @@ pub(crate) async fn claim_jobs(
     Ok(claimed)
 }
 
-pub(crate) async fn complete_job(
+pub(crate) async fn complete_jobs(
     pool: &Pool<Db>,
-    id: i64,
+    ids: &[i64],
     worker: &str,
     now: i64,
-) -> Result<(), StoreError> {
-    let done = sqlx::query(
-        "UPDATE jobs SET state = 'done', finished_at = $1, locked_by = NULL, \
-         locked_until = NULL WHERE id = $2 AND state = 'running' AND locked_by = $3",
-    )
-    .bind(now)
-    .bind(id)
-    .bind(worker)
-    .execute(pool)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::Conflict(format!(
-            "job {id} is not held by {worker}"
-        )));
+) -> Result<u64, StoreError> {
+    if ids.is_empty() {
+        return Ok(0);
     }
-    Ok(())
+    // The ids are bound one parameter each, as the kinds of `claim_jobs` are.
+    let id_parameters: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
+    let sql = format!(
+        "UPDATE jobs SET state = 'done', finished_at = $1, locked_by = NULL, \
+         locked_until = NULL WHERE id IN ({}) AND state = 'running' AND locked_by = $2",
+        id_parameters.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(now).bind(worker);
+    for id in ids {
+        query = query.bind(id);
+    }
+    Ok(query.execute(pool).await?.rows_affected())
 }
 
 pub(crate) async fn fail_job(

@@ -279,15 +279,17 @@ pub struct ReferenceData {
 }
 
 impl Store {
-    /// Records the media a page served (hashes only); a medium already recorded for the item
-    /// (same SHA-256) is kept as first recorded.
+    /// Records the media a page served (hashes, and the sealed bytes where kept), with the
+    /// fetch's audit row; a medium already recorded for the item (same SHA-256) is kept as
+    /// first recorded.
     pub async fn record_page_media(
         &self,
         item_id: i64,
         media: &[NewPageMedia],
         fetched_at: i64,
+        audit: &NewAuditEntry,
     ) -> Result<(), StoreError> {
-        dispatch!(self.record_page_media(item_id, media, fetched_at))
+        dispatch!(self.record_page_media(item_id, media, fetched_at, audit))
     }
 
     /// The media recorded for an item, in the order they were recorded.

@@ -69,8 +69,9 @@ pub(crate) async fn record_page_media(
     item_id: i64,
     media: &[crate::takedown::NewPageMedia],
     fetched_at: i64,
+    audit: &NewAuditEntry,
 ) -> Result<(), StoreError> {
-    let mut transaction = pool.begin().await?;
+    let mut transaction = dialect::begin_write(pool, Logs::Audit).await?;
     for medium in media {
         let known = medium.known.as_ref();
         sqlx::query(
@@ -98,8 +99,7 @@ pub(crate) async fn record_page_media(
         .execute(&mut *transaction)
         .await?;
     }
-    transaction.commit().await?;
-    Ok(())
+    commit_audited(transaction, audit).await
 }
 
 pub(crate) async fn page_media(

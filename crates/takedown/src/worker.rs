@@ -99,6 +99,10 @@ pub struct Worker<R> {
     clock: Arc<dyn Clock>,
     settings: Settings,
     hosting: RwLock<Hosting>,
+    /// On SQLite, whose one writer at a time makes concurrent writers wait in its busy
+    /// handler's sleeps: this worker's jobs take turns to write instead (their fetching and
+    /// hashing still run side by side). None on PostgreSQL, whose writers do not block.
+    write_turns: Option<tokio::sync::Mutex<()>>,
 }
 
 impl<R> std::fmt::Debug for Worker<R> {
@@ -118,7 +122,10 @@ impl<R: Recognise> Worker<R> {
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> Arc<Worker<R>> {
+        let write_turns =
+            (store.dialect() == vigie_store::Dialect::Sqlite).then(|| tokio::sync::Mutex::new(()));
         Arc::new(Worker {
+            write_turns,
             store,
             fetcher,
             recogniser,
@@ -172,36 +179,44 @@ impl<R: Recognise> Worker<R> {
             let worker = Arc::clone(self);
             running.spawn(async move { worker.finish(job).await });
         }
+        let mut done = Vec::with_capacity(count);
         while let Some(finished) = running.join_next().await {
-            if let Err(error) = finished {
-                tracing::error!(%error, "a takedown job panicked");
+            match finished {
+                Ok(Some(id)) => done.push(id),
+                Ok(None) => {}
+                Err(error) => tracing::error!(%error, "a takedown job panicked"),
             }
         }
+        // One statement, one commit, for the batch's jobs done: the queue's bookkeeping
+        // should not cost a commit per page. A job whose lease another worker took over is
+        // left to it (the queue working as meant).
+        let _turn = self.write_turn().await;
+        self.store
+            .complete_jobs(&done, &self.settings.worker_name, self.clock.now())
+            .await?;
         Ok(count)
     }
 
-    /// Runs one job and records the outcome in the queue.
-    async fn finish(&self, job: Job) {
-        let name = &self.settings.worker_name;
-        let recorded = match self.run_job(&job).await {
-            Ok(()) => {
-                self.store
-                    .complete_job(job.id, name, self.clock.now())
-                    .await
-            }
-            Err(error) => {
-                tracing::warn!(job = job.id, kind = %job.kind, %error, "a takedown job failed; it will be retried");
-                self.store
-                    .fail_job(job.id, name, &error.to_string(), self.clock.now())
-                    .await
-                    .map(|_| ())
-            }
+    /// Runs one job; its id when it is done, for the batch to complete. A failure is recorded
+    /// here, with its retry.
+    async fn finish(&self, job: Job) -> Option<i64> {
+        let error = match self.run_job(&job).await {
+            Ok(()) => return Some(job.id),
+            Err(error) => error,
         };
-        if let Err(error) = recorded {
+        tracing::warn!(job = job.id, kind = %job.kind, %error, "a takedown job failed; it will be retried");
+        let name = &self.settings.worker_name;
+        let _turn = self.write_turn().await;
+        if let Err(error) = self
+            .store
+            .fail_job(job.id, name, &error.to_string(), self.clock.now())
+            .await
+        {
             // A lease lost to another worker is the queue working as meant; anything else
             // leaves the job to its lease's expiry.
-            tracing::warn!(job = job.id, %error, "the job's outcome could not be recorded");
+            tracing::warn!(job = job.id, %error, "the job's failure could not be recorded");
         }
+        None
     }
 
     async fn run_job(&self, job: &Job) -> Result<(), TakedownError> {
@@ -275,6 +290,15 @@ impl<R: Recognise> Worker<R> {
         Ok(())
     }
 
+    /// Waits for this worker's turn to write (see `write_turns`); the turn lasts as long as
+    /// the guard.
+    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_turns {
+            Some(turns) => Some(turns.lock().await),
+            None => None,
+        }
+    }
+
     fn hosting(&self) -> Arc<HostingData> {
         self.hosting
             .read()
@@ -321,6 +345,7 @@ impl<R: Recognise> Worker<R> {
             Ok(page) => page,
             Err(error) => {
                 let detail = json!({ "url": url, "error": error.to_string() });
+                let _turn = self.write_turn().await;
                 self.store
                     .append_audit(&self.audit("item.page_fetch", item_id, detail))
                     .await?;
@@ -328,35 +353,33 @@ impl<R: Recognise> Worker<R> {
             }
         };
         let records = self.hash_media(&page).await;
-        self.store.record_page_media(item_id, &records, now).await?;
-        let known = records
-            .iter()
-            .filter_map(|medium| medium.known.as_ref().map(|known| (medium, known)))
-            .min_by_key(|(_, known)| known.distance);
         let detail = json!({
             "url": url,
             "status": page.page.status,
             "media": records.len(),
         });
-        match known {
-            Some((medium, known)) => {
-                let detail = json!({
-                    "url": url,
-                    "media_url": medium.url,
-                    "bank": known.bank,
-                    "content_id": known.content_id,
-                    "distance": known.distance,
-                });
-                let audit = self.audit("item.resolve_known", item_id, detail);
-                self.store
-                    .resolve_known_page(item_id, known, now, &audit)
-                    .await?;
-            }
-            None => {
-                self.store
-                    .append_audit(&self.audit("item.page_fetch", item_id, detail))
-                    .await?;
-            }
+        // The hashes and the fetch's audit row in one commit.
+        let audit = self.audit("item.page_fetch", item_id, detail);
+        let _turn = self.write_turn().await;
+        self.store
+            .record_page_media(item_id, &records, now, &audit)
+            .await?;
+        let known = records
+            .iter()
+            .filter_map(|medium| medium.known.as_ref().map(|known| (medium, known)))
+            .min_by_key(|(_, known)| known.distance);
+        if let Some((medium, known)) = known {
+            let detail = json!({
+                "url": url,
+                "media_url": medium.url,
+                "bank": known.bank,
+                "content_id": known.content_id,
+                "distance": known.distance,
+            });
+            let audit = self.audit("item.resolve_known", item_id, detail);
+            self.store
+                .resolve_known_page(item_id, known, now, &audit)
+                .await?;
         }
         Ok(())
     }
@@ -454,8 +477,11 @@ impl<R: Recognise> Worker<R> {
         // What a page served when an analyst decided on it is what the re-checks look for;
         // media it serves later are not added, or a host's new banner would keep it online.
         if recorded.is_empty() && !media.is_empty() {
+            let detail = json!({ "takedown": takedown.id, "media": media.len() });
+            let audit = self.audit("item.page_fetch", takedown.item_id, detail);
+            let _turn = self.write_turn().await;
             self.store
-                .record_page_media(takedown.item_id, &media, self.clock.now())
+                .record_page_media(takedown.item_id, &media, self.clock.now(), &audit)
                 .await?;
         }
         Ok((judgement, address, status))
@@ -492,8 +518,12 @@ impl<R: Recognise> Worker<R> {
     /// the first notices and the first re-check.
     async fn locate(&self, takedown_id: i64) -> Result<(), TakedownError> {
         let mut takedown = self.store.takedown(takedown_id).await?;
-        if takedown.state == TakedownState::Locating {
-            let (judgement, address, status) = self.check(&takedown).await?;
+        let checked = match takedown.state {
+            TakedownState::Locating => Some(self.check(&takedown).await?),
+            _ => None,
+        };
+        let _turn = self.write_turn().await;
+        if let Some((judgement, address, status)) = checked {
             let hosting = self.hosting();
             let found = address.map(|address| hosting.locator.locate(address));
             let country = found.as_ref().and_then(|found| found.country);
@@ -608,6 +638,7 @@ impl<R: Recognise> Worker<R> {
             return Ok(());
         }
         let (judgement, _, status) = self.check(&takedown).await?;
+        let _turn = self.write_turn().await;
         let takedown = self
             .record_check(&takedown, &judgement, status, number)
             .await?;
@@ -741,6 +772,7 @@ impl<R: Recognise> Worker<R> {
                 "recipient": code,
                 "reason": format!("no contact is known for the {} of {}", code.replace('_', " "), takedown.host),
             });
+            let _turn = self.write_turn().await;
             self.store
                 .append_audit(&self.audit(
                     "takedown.notice_undeliverable",
@@ -791,6 +823,7 @@ impl<R: Recognise> Worker<R> {
                 "address": address,
             });
             let audit = self.audit("takedown.notice", takedown.item_id, detail);
+            let _turn = self.write_turn().await;
             self.store.record_notice(&record, &audit).await?;
         }
         Ok(())
