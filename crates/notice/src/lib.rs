@@ -56,6 +56,30 @@ pub enum RecipientKind {
     LawEnforcement,
 }
 
+impl RecipientKind {
+    pub const ALL: [RecipientKind; 3] = [
+        RecipientKind::Host,
+        RecipientKind::PartnerHotline,
+        RecipientKind::LawEnforcement,
+    ];
+
+    /// The stable code the store and the webhook body use (`partner_hotline`).
+    pub fn code(self) -> &'static str {
+        match self {
+            RecipientKind::Host => "host",
+            RecipientKind::PartnerHotline => "partner_hotline",
+            RecipientKind::LawEnforcement => "law_enforcement",
+        }
+    }
+
+    /// The kind a code names.
+    pub fn from_code(code: &str) -> Option<RecipientKind> {
+        RecipientKind::ALL
+            .into_iter()
+            .find(|kind| kind.code() == code)
+    }
+}
+
 /// The hotline sending the notice.
 #[derive(Debug, Clone, Serialize)]
 pub struct Sender {
@@ -219,6 +243,15 @@ pub fn webhook_body(notice: &Notice) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recipient_codes_read_back_and_are_what_webhooks_carry() {
+        for kind in RecipientKind::ALL {
+            assert_eq!(RecipientKind::from_code(kind.code()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.code());
+        }
+        assert_eq!(RecipientKind::from_code("police"), None);
+    }
 
     pub(crate) fn notice(language: Language, sequence: u32) -> Notice {
         Notice {

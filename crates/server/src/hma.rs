@@ -504,6 +504,38 @@ pub(crate) async fn hash_bytes(
     .map_err(ApiError::internal)?
 }
 
+/// Hashes media bytes as an upload is hashed and looks them up in every bank, as the
+/// hotline's own lookup: what a partner's attachment and a reported page's media both need.
+pub(crate) async fn recognise(
+    state: &AppState,
+    bytes: axum::body::Bytes,
+) -> ApiResult<vigie_takedown::Recognised> {
+    let hashes = hash_bytes(state, bytes, false, false).await?;
+    let known = best_match(state, &hashes.signals);
+    let signal = |kind: SignalKind| {
+        hashes
+            .signals
+            .iter()
+            .find(|(signal, _)| *signal == kind)
+            .map(|(_, value)| value.clone())
+    };
+    let (Some(md5), Some(sha1), Some(sha256)) = (
+        signal(SignalKind::Md5),
+        signal(SignalKind::Sha1),
+        signal(SignalKind::Sha256),
+    ) else {
+        return Err(ApiError::internal("hashing gave no digests"));
+    };
+    Ok(vigie_takedown::Recognised {
+        md5,
+        sha1,
+        sha256,
+        pdq: signal(SignalKind::Pdq),
+        pdq_quality: hashes.pdq_quality.map(i64::from),
+        known,
+    })
+}
+
 /// The parameters of `/h/hash` by URL.
 #[derive(Debug, Deserialize)]
 pub struct UrlParams {

@@ -48,7 +48,7 @@ use vigie_store::{
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::group_writer::GroupWriter;
-use crate::hma::{self, SignalKind};
+use crate::hma;
 use crate::web::{self, Lang, Page};
 use crate::AppState;
 
@@ -717,22 +717,7 @@ async fn prepare_attachment(
         .to_owned();
     let size = bytes.len() as i64;
     let bytes = Bytes::from(bytes);
-    let hashes = hma::hash_bytes(state, bytes.clone(), false, false).await?;
-    let known = hma::best_match(state, &hashes.signals);
-    let digest = |kind: SignalKind| {
-        hashes
-            .signals
-            .iter()
-            .find(|(signal, _)| *signal == kind)
-            .map(|(_, value)| value.clone())
-    };
-    let (Some(md5), Some(sha1), Some(sha256)) = (
-        digest(SignalKind::Md5),
-        digest(SignalKind::Sha1),
-        digest(SignalKind::Sha256),
-    ) else {
-        return Err(ApiError::internal("hashing gave no digests"));
-    };
+    let recognised = hma::recognise(state, bytes.clone()).await?;
     let key_id = vault.current_id().to_owned();
     let sealed = tokio::task::spawn_blocking(move || vault.seal(&bytes))
         .await
@@ -741,14 +726,14 @@ async fn prepare_attachment(
         file_name,
         media_type,
         size,
-        md5,
-        sha1,
-        sha256,
-        pdq: digest(SignalKind::Pdq),
-        pdq_quality: hashes.pdq_quality.map(i64::from),
+        md5: recognised.md5,
+        sha1: recognised.sha1,
+        sha256: recognised.sha256,
+        pdq: recognised.pdq,
+        pdq_quality: recognised.pdq_quality,
         key_id,
         sealed,
-        known,
+        known: recognised.known,
     })
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use vigie_takedown::{Recognise, Recognised};
 
-use crate::hma::{self, SignalKind};
+use crate::hma;
 use crate::AppState;
 
 /// Hashes media as an upload is hashed, and looks them up in every bank as the intake of
@@ -24,32 +24,9 @@ impl BankRecogniser {
 
 impl Recognise for BankRecogniser {
     async fn recognise(&self, bytes: Bytes) -> Result<Recognised, String> {
-        let hashes = hma::hash_bytes(&self.state, bytes, false, false)
+        hma::recognise(&self.state, bytes)
             .await
-            .map_err(|error| error.message().to_owned())?;
-        let known = hma::best_match(&self.state, &hashes.signals);
-        let signal = |kind: SignalKind| {
-            hashes
-                .signals
-                .iter()
-                .find(|(signal, _)| *signal == kind)
-                .map(|(_, value)| value.clone())
-        };
-        let (Some(md5), Some(sha1), Some(sha256)) = (
-            signal(SignalKind::Md5),
-            signal(SignalKind::Sha1),
-            signal(SignalKind::Sha256),
-        ) else {
-            return Err("hashing gave no digests".to_owned());
-        };
-        Ok(Recognised {
-            md5,
-            sha1,
-            sha256,
-            pdq: signal(SignalKind::Pdq),
-            pdq_quality: hashes.pdq_quality.map(i64::from),
-            known,
-        })
+            .map_err(|error| error.message().to_owned())
     }
 }
 

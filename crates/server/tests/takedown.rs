@@ -184,14 +184,18 @@ impl Hotline {
         report["items"][0]["id"].as_i64().unwrap()
     }
 
-    async fn page(&self, path: &str) -> String {
-        let response = self
-            .client
+    /// `path` as the administrator asks for it.
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
             .get(format!("{}{path}", self.server.base))
             .header("cookie", &self.admin)
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    async fn page(&self, path: &str) -> String {
+        let response = self.get(path).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         response.text().await.unwrap()
     }
@@ -440,27 +444,13 @@ async fn a_forward_to_a_partner_still_online_is_escalated_to_the_police_once() {
     );
     // And the medium, sealed: the analyst sees it blurred, the original only once revealed.
     let thumbnail = hotline
-        .client
-        .get(format!(
-            "{}/triage/items/{item_id}/thumbnail",
-            hotline.server.base
-        ))
-        .header("cookie", &hotline.admin)
-        .send()
-        .await
-        .unwrap();
+        .get(&format!("/triage/items/{item_id}/thumbnail"))
+        .await;
     assert_eq!(thumbnail.status(), StatusCode::OK);
     assert_eq!(thumbnail.headers()["content-type"], "image/png");
     let original = hotline
-        .client
-        .get(format!(
-            "{}/triage/items/{item_id}/original",
-            hotline.server.base
-        ))
-        .header("cookie", &hotline.admin)
-        .send()
-        .await
-        .unwrap();
+        .get(&format!("/triage/items/{item_id}/original"))
+        .await;
     assert_eq!(original.status(), StatusCode::FORBIDDEN);
     let mut connection = <sqlx::SqliteConnection as sqlx::Connection>::connect(&database_url)
         .await

@@ -237,11 +237,12 @@ impl<R: Recognise> Worker<R> {
             PAGE_JOB => self.fetch_reported_page(number("item_id")?).await,
             LOCATE_JOB => self.locate(number("takedown_id")?).await,
             NOTICE_JOB => {
-                let recipient = recipient_from_code(payload["recipient"].as_str().unwrap_or(""))
-                    .ok_or_else(|| TakedownError::InvalidJob {
-                        id: job.id,
-                        reason: "the payload has no known 'recipient'".into(),
-                    })?;
+                let recipient =
+                    RecipientKind::from_code(payload["recipient"].as_str().unwrap_or(""))
+                        .ok_or_else(|| TakedownError::InvalidJob {
+                            id: job.id,
+                            reason: "the payload has no known 'recipient'".into(),
+                        })?;
                 self.send_notice(number("takedown_id")?, number("sequence")?, recipient)
                     .await
             }
@@ -533,10 +534,7 @@ impl<R: Recognise> Worker<R> {
                 asn: found.as_ref().and_then(|found| found.asn).map(i64::from),
                 network: found.as_ref().and_then(network_name),
                 country: country.map(|country| country.code().to_owned()),
-                recipients: recipients
-                    .iter()
-                    .map(|r| recipient_code(*r).to_owned())
-                    .collect(),
+                recipients: recipients.iter().map(|r| r.code().to_owned()).collect(),
             };
             let detail = json!({
                 "takedown": takedown.id,
@@ -608,7 +606,7 @@ impl<R: Recognise> Worker<R> {
         sequence: i64,
         recipient: RecipientKind,
     ) -> Result<(), TakedownError> {
-        let code = recipient_code(recipient);
+        let code = recipient.code();
         self.enqueue(
             NOTICE_JOB,
             format!("notice:takedown-{}-{sequence}-{code}", takedown.id),
@@ -686,7 +684,7 @@ impl<R: Recognise> Worker<R> {
         let detail = json!({
             "takedown": takedown.id,
             "after_checks": takedown.checks,
-            "to": recipient_code(to),
+            "to": to.code(),
         });
         let audit = self.audit("takedown.escalate", takedown.item_id, detail);
         if self
@@ -764,7 +762,7 @@ impl<R: Recognise> Worker<R> {
             return Ok(());
         }
         let (addresses, language) = self.addresses(&takedown, recipient);
-        let code = recipient_code(recipient);
+        let code = recipient.code();
         if addresses.is_empty() {
             let detail = json!({
                 "takedown": takedown.id,
@@ -877,26 +875,8 @@ fn recipients_of(takedown: &Takedown) -> Vec<RecipientKind> {
         .as_deref()
         .unwrap_or_default()
         .split(',')
-        .filter_map(recipient_from_code)
+        .filter_map(RecipientKind::from_code)
         .collect()
-}
-
-fn recipient_code(recipient: RecipientKind) -> &'static str {
-    match recipient {
-        RecipientKind::Host => "host",
-        RecipientKind::PartnerHotline => "partner_hotline",
-        RecipientKind::LawEnforcement => "law_enforcement",
-    }
-}
-
-fn recipient_from_code(code: &str) -> Option<RecipientKind> {
-    [
-        RecipientKind::Host,
-        RecipientKind::PartnerHotline,
-        RecipientKind::LawEnforcement,
-    ]
-    .into_iter()
-    .find(|recipient| recipient_code(*recipient) == code)
 }
 
 /// `AS16276 OVH SAS`, or what of it is known.
@@ -948,21 +928,6 @@ fn classification_words(takedown: &Takedown) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn recipients_read_back_from_their_codes() {
-        for recipient in [
-            RecipientKind::Host,
-            RecipientKind::PartnerHotline,
-            RecipientKind::LawEnforcement,
-        ] {
-            assert_eq!(
-                recipient_from_code(recipient_code(recipient)),
-                Some(recipient)
-            );
-        }
-        assert_eq!(recipient_from_code("police"), None);
-    }
 
     #[test]
     fn networks_are_named_with_what_is_known() {
