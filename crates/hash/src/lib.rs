@@ -71,20 +71,46 @@ pub struct ImageHashes {
 
 /// Decodes image bytes and computes their PDQ hashes.
 pub fn hash_image(bytes: &[u8], options: &HashOptions) -> Result<ImageHashes, HashError> {
-    let pixels = decode(bytes, &options.decode)?;
-    if options.dihedral {
-        let dihedral = pdq_hash_dihedral(&pixels, options.variant);
-        Ok(ImageHashes {
-            pdq: Pdq {
-                hash: dihedral.get(Dihedral::Original),
-                quality: dihedral.quality,
-            },
-            dihedral: Some(dihedral),
-        })
-    } else {
-        Ok(ImageHashes {
-            pdq: pdq_hash(&pixels, options.variant),
-            dihedral: None,
-        })
+    ImageHasher::new(*options).hash(bytes)
+}
+
+/// Hashes images one after another with the same options, keeping the last image's pixel
+/// buffer for the next: what a worker going through many files holds, one per thread.
+#[derive(Debug, Default)]
+pub struct ImageHasher {
+    options: HashOptions,
+    spare: Vec<u8>,
+}
+
+impl ImageHasher {
+    /// A hasher with no buffer yet.
+    pub fn new(options: HashOptions) -> Self {
+        Self {
+            options,
+            spare: Vec::new(),
+        }
+    }
+
+    /// Decodes image bytes and computes their PDQ hashes.
+    pub fn hash(&mut self, bytes: &[u8]) -> Result<ImageHashes, HashError> {
+        let buffer = std::mem::take(&mut self.spare);
+        let pixels = decode::decode_reusing(bytes, &self.options.decode, buffer)?;
+        let hashes = if self.options.dihedral {
+            let dihedral = pdq_hash_dihedral(&pixels, self.options.variant);
+            ImageHashes {
+                pdq: Pdq {
+                    hash: dihedral.get(Dihedral::Original),
+                    quality: dihedral.quality,
+                },
+                dihedral: Some(dihedral),
+            }
+        } else {
+            ImageHashes {
+                pdq: pdq_hash(&pixels, self.options.variant),
+                dihedral: None,
+            }
+        };
+        self.spare = pixels.into_bytes();
+        Ok(hashes)
     }
 }

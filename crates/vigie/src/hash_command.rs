@@ -19,8 +19,8 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use vigie_hash::{
-    hash_image, hex, looks_like_image, DecodeOptions, Digester, Digests, Dihedral, DihedralPdq,
-    HashOptions, ImageHashes, PdqVariant, DEFAULT_MAX_PIXELS,
+    hex, looks_like_image, DecodeOptions, Digester, Digests, Dihedral, DihedralPdq, HashOptions,
+    ImageHasher, ImageHashes, PdqVariant, DEFAULT_MAX_PIXELS,
 };
 
 use crate::files::{list_inputs, Input, Source};
@@ -277,14 +277,17 @@ pub fn process_in_order(
         for _ in 0..threads.min(inputs.len().max(1)) {
             let sender = sender.clone();
             let (next, stop) = (&next, &stop);
-            scope.spawn(move || loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                if index >= inputs.len() || stop.load(Ordering::Relaxed) != 0 {
-                    break;
-                }
-                let record = hash_input(&inputs[index], limits);
-                if sender.send((index, record)).is_err() {
-                    break;
+            scope.spawn(move || {
+                let mut hasher = ImageHasher::new(limits.options);
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= inputs.len() || stop.load(Ordering::Relaxed) != 0 {
+                        break;
+                    }
+                    let record = hash_input(&inputs[index], limits, &mut hasher);
+                    if sender.send((index, record)).is_err() {
+                        break;
+                    }
                 }
             });
         }
@@ -314,13 +317,13 @@ pub struct Limits {
     max_image_bytes: u64,
 }
 
-fn hash_input(input: &Input, limits: &Limits) -> Record {
+fn hash_input(input: &Input, limits: &Limits, hasher: &mut ImageHasher) -> Record {
     let mut record = Record::new(input.label.clone());
     let outcome = match &input.source {
         Source::Unreachable(reason) => Err(reason.clone()),
-        Source::Stdin => hash_stream(io::stdin().lock(), limits, &mut record),
+        Source::Stdin => hash_stream(io::stdin().lock(), limits, hasher, &mut record),
         Source::File(path) => match File::open(path) {
-            Ok(file) => hash_stream(file, limits, &mut record),
+            Ok(file) => hash_stream(file, limits, hasher, &mut record),
             Err(error) => Err(format!("cannot read: {error}")),
         },
     };
@@ -330,7 +333,12 @@ fn hash_input(input: &Input, limits: &Limits) -> Record {
 
 /// Reads a stream once: digests of every byte, and PDQ when the bytes are an image small enough
 /// to decode. Fills what it could compute and returns the reason for what it could not.
-fn hash_stream(mut reader: impl Read, limits: &Limits, record: &mut Record) -> Result<(), String> {
+fn hash_stream(
+    mut reader: impl Read,
+    limits: &Limits,
+    hasher: &mut ImageHasher,
+    record: &mut Record,
+) -> Result<(), String> {
     let read_error = |error: io::Error| format!("read error: {error}");
     let mut digester = Digester::default();
     let mut buffer = Vec::with_capacity(READ_CHUNK);
@@ -375,7 +383,7 @@ fn hash_stream(mut reader: impl Read, limits: &Limits, record: &mut Record) -> R
 
     match image_bytes {
         Some(bytes) => {
-            let hashes = hash_image(&bytes, &limits.options).map_err(|e| e.to_string())?;
+            let hashes = hasher.hash(&bytes).map_err(|e| e.to_string())?;
             record.set_image(&hashes);
             Ok(())
         }
