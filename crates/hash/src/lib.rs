@@ -11,8 +11,10 @@
 
 mod decode;
 mod digest;
+mod luma;
 mod pdq;
 mod pixels;
+mod transpose;
 
 pub use decode::{decode, looks_like_image, DecodeOptions, DEFAULT_MAX_PIXELS};
 pub use digest::{hex, unhex, Digester, Digests};

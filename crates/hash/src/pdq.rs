@@ -12,13 +12,17 @@
 //! the filter one row at a time ([`Downsampler`]): every column keeps its own running sum, which
 //! performs exactly the additions, subtractions and divisions the reference performs for that
 //! column, in the same order. Memory is a few rows instead of two whole images, the column sums
-//! vectorise, and the last sweep is computed only on the 64 columns the decimation keeps.
+//! vectorise, and the last sweep is computed only on the 64 columns the decimation keeps. The
+//! luma (`luma.rs`) and the moves between rows and the row filter's interleaved batches
+//! (`transpose.rs`) have AVX kernels, chosen at run time.
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::LazyLock;
 
+use crate::luma::{numpy_luma, numpy_rgb_row};
 use crate::pixels::{Layout, Pixels};
+use crate::transpose::{transpose, Direction, LANES};
 
 /// Hashes of images narrower or shorter than this are all zeros with quality 0, as in the
 /// reference.
@@ -301,25 +305,7 @@ impl LumaRule {
     fn fill_row(self, pixels: &Pixels, row: usize, luma: &mut [f32]) {
         let data = pixels.row(row);
         match (pixels.layout, self) {
-            (Layout::Rgb, LumaRule::NumpyDouble) => {
-                // Eight pixels at a time, in arrays the compiler turns into vector arithmetic:
-                // the same double-precision products and sums as numpy's, with no lookups.
-                let mut outs = luma.chunks_exact_mut(LUMA_CHUNK);
-                let mut pixels = data.chunks_exact(3 * LUMA_CHUNK);
-                for (out, rgb) in (&mut outs).zip(&mut pixels) {
-                    let channel = |c: usize| -> [f64; LUMA_CHUNK] {
-                        std::array::from_fn(|i| f64::from(rgb[3 * i + c]))
-                    };
-                    let (red, green, blue) = (channel(0), channel(1), channel(2));
-                    for i in 0..LUMA_CHUNK {
-                        out[i] = numpy_luma(red[i], green[i], blue[i]);
-                    }
-                }
-                let rest = pixels.remainder().chunks_exact(3);
-                for (out, rgb) in outs.into_remainder().iter_mut().zip(rest) {
-                    *out = numpy_luma(rgb[0].into(), rgb[1].into(), rgb[2].into());
-                }
-            }
+            (Layout::Rgb, LumaRule::NumpyDouble) => numpy_rgb_row(data, luma),
             (Layout::Rgb, LumaRule::ReferenceFloat) => {
                 for (out, rgb) in luma.iter_mut().zip(data.chunks_exact(3)) {
                     *out = 0.299f32 * f32::from(rgb[0])
@@ -340,16 +326,6 @@ impl LumaRule {
             }
         }
     }
-}
-
-/// Pixels converted together by the numpy rule.
-const LUMA_CHUNK: usize = 8;
-
-/// numpy's `r*0.299 + g*0.587 + b*0.114` on float64 (three products, summed left to right:
-/// Rust never fuses them into multiply-adds), rounded to float32.
-#[inline(always)]
-fn numpy_luma(red: f64, green: f64, blue: f64) -> f32 {
-    (red * 0.299 + green * 0.587 + blue * 0.114) as f32
 }
 
 /// Luma of a grey level repeated to three channels, by the numpy rule: the value the RGB arm
@@ -536,20 +512,20 @@ impl ColumnBox {
 /// Filters and decimates the image to 64x64, streaming it row by row (see the module comment).
 fn downsample(pixels: &Pixels, rule: LumaRule) -> [[f32; DOWNSAMPLED]; DOWNSAMPLED] {
     let (width, height) = (pixels.width, pixels.height);
-    let mut luma = vec![0.0f32; width];
     if width == DOWNSAMPLED && height == DOWNSAMPLED {
         // The reference skips the filter when there is nothing to downsample.
         let mut out = [[0.0f32; DOWNSAMPLED]; DOWNSAMPLED];
         for (row, out_row) in out.iter_mut().enumerate() {
-            rule.fill_row(pixels, row, &mut luma);
-            out_row.copy_from_slice(&luma);
+            rule.fill_row(pixels, row, out_row);
         }
         return out;
     }
     let mut downsampler = Downsampler::new(width, height);
     for row in 0..height {
-        rule.fill_row(pixels, row, &mut luma);
-        downsampler.push_luma_row(&luma);
+        let luma = |slot: &mut [f32]| rule.fill_row(pixels, row, slot);
+        if downsampler.first_rows.push_with(luma) {
+            downsampler.flush_first_rows();
+        }
     }
     downsampler.finish()
 }
@@ -561,7 +537,6 @@ fn downsample(pixels: &Pixels, rule: LumaRule) -> [[f32; DOWNSAMPLED]; DOWNSAMPL
 struct Downsampler {
     first_rows: RowBatch,
     first_columns: ColumnBox,
-    row: Vec<f32>,
     second: SecondRound,
 }
 
@@ -602,7 +577,6 @@ impl Downsampler {
         Self {
             first_rows: RowBatch::new(width, row_phases),
             first_columns: ColumnBox::new(width, height),
-            row: vec![0.0; width],
             second: SecondRound {
                 rows: RowBatch::new(width, row_phases),
                 columns: ColumnBox::new(DOWNSAMPLED, height),
@@ -618,17 +592,10 @@ impl Downsampler {
         }
     }
 
-    fn push_luma_row(&mut self, luma: &[f32]) {
-        if self.first_rows.push(luma) {
-            self.flush_first_rows();
-        }
-    }
-
     fn flush_first_rows(&mut self) {
         self.first_rows.filter();
-        for lane in 0..self.first_rows.len() {
-            self.first_rows.copy_output_row(lane, &mut self.row);
-            if let Some(columns_done) = self.first_columns.push(&self.row) {
+        for row in self.first_rows.output_rows() {
+            if let Some(columns_done) = self.first_columns.push(row) {
                 self.second.push_row(columns_done);
             }
         }
@@ -673,22 +640,24 @@ impl SecondRound {
     }
 }
 
-/// Rows filtered together, so that their running sums advance side by side.
-const LANES: usize = 8;
-
-/// The reference's box filter along rows, applied to [`LANES`] rows at once.
+/// The reference's box filter along rows, applied to [`LANES`] rows at once (the rows filtered
+/// together, so that their running sums advance side by side).
 ///
 /// Along one row each output depends on the previous running sum, a chain of dependent
 /// additions the processor cannot overlap. Interleaving eight rows (column `k` of lane `r` at
 /// `k * LANES + r`) gives eight independent chains that advance in one vector instruction; each
-/// row still sees exactly the reference's operations in the reference's order.
+/// row still sees exactly the reference's operations in the reference's order. Rows arrive and
+/// leave one after another in `rows` and are interleaved and back by [`transpose`].
 #[derive(Debug)]
 struct RowBatch {
     width: usize,
     phases: BoxPhases,
+    /// Up to [`LANES`] rows of `width`, one after another: the batch's input until
+    /// [`Self::filter`], then its output once [`Self::output_rows`] has laid it out there.
+    rows: Vec<f32>,
     input: Vec<f32>,
     output: Vec<f32>,
-    rows: usize,
+    len: usize,
 }
 
 impl RowBatch {
@@ -696,42 +665,56 @@ impl RowBatch {
         Self {
             width,
             phases,
+            rows: vec![0.0; width * LANES],
             input: vec![0.0; width * LANES],
             output: vec![0.0; width * LANES],
-            rows: 0,
+            len: 0,
         }
     }
 
     /// Adds a row; returns whether the batch is now full.
     fn push(&mut self, row: &[f32]) -> bool {
-        let lane = self.rows;
-        for (column, &value) in row.iter().enumerate() {
-            self.input[column * LANES + lane] = value;
-        }
-        self.rows += 1;
-        self.rows == LANES
+        self.push_with(|slot| slot.copy_from_slice(row))
+    }
+
+    /// Adds the row `fill` writes in place; returns whether the batch is now full.
+    fn push_with(&mut self, fill: impl FnOnce(&mut [f32])) -> bool {
+        fill(&mut self.rows[self.len * self.width..][..self.width]);
+        self.len += 1;
+        self.len == LANES
     }
 
     fn len(&self) -> usize {
-        self.rows
+        self.len
     }
 
     fn clear(&mut self) {
-        self.rows = 0;
+        self.len = 0;
     }
 
     fn output(&self, lane: usize, column: usize) -> f32 {
         self.output[column * LANES + lane]
     }
 
-    fn copy_output_row(&self, lane: usize, row: &mut [f32]) {
-        for (column, value) in row.iter_mut().enumerate() {
-            *value = self.output[column * LANES + lane];
-        }
+    /// The filtered rows, one after another.
+    fn output_rows(&mut self) -> std::slice::ChunksExact<'_, f32> {
+        transpose(
+            &self.output,
+            self.width,
+            Direction::Deinterleave,
+            &mut self.rows,
+        );
+        self.rows[..self.len * self.width].chunks_exact(self.width)
     }
 
     /// Filters every lane; lanes past [`Self::len`] hold stale rows and are filtered for nothing.
     fn filter(&mut self) {
+        transpose(
+            &self.rows,
+            self.width,
+            Direction::Interleave,
+            &mut self.input,
+        );
         let BoxPhases { window, lead, tail } = self.phases;
         let at = |k: usize| -> [f32; LANES] {
             self.input[k * LANES..(k + 1) * LANES]
