@@ -509,7 +509,7 @@ pub(crate) async fn hash_bytes(
 pub(crate) async fn recognise(
     state: &AppState,
     bytes: axum::body::Bytes,
-) -> ApiResult<vigie_takedown::Recognised> {
+) -> ApiResult<vigie_store::MediaHashes> {
     let hashes = hash_bytes(state, bytes, false, false).await?;
     let known = best_match(state, &hashes.signals);
     let signal = |kind: SignalKind| {
@@ -526,7 +526,7 @@ pub(crate) async fn recognise(
     ) else {
         return Err(ApiError::internal("hashing gave no digests"));
     };
-    Ok(vigie_takedown::Recognised {
+    Ok(vigie_store::MediaHashes {
         md5,
         sha1,
         sha256,

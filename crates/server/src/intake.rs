@@ -717,7 +717,7 @@ async fn prepare_attachment(
         .to_owned();
     let size = bytes.len() as i64;
     let bytes = Bytes::from(bytes);
-    let recognised = hma::recognise(state, bytes.clone()).await?;
+    let hashes = hma::recognise(state, bytes.clone()).await?;
     let key_id = vault.current_id().to_owned();
     let sealed = tokio::task::spawn_blocking(move || vault.seal(&bytes))
         .await
@@ -726,14 +726,9 @@ async fn prepare_attachment(
         file_name,
         media_type,
         size,
-        md5: recognised.md5,
-        sha1: recognised.sha1,
-        sha256: recognised.sha256,
-        pdq: recognised.pdq,
-        pdq_quality: recognised.pdq_quality,
+        hashes,
         key_id,
         sealed,
-        known: recognised.known,
     })
 }
 

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use vigie_takedown::{Recognise, Recognised};
+use vigie_store::MediaHashes;
+use vigie_takedown::Recognise;
 
 use crate::hma;
 use crate::AppState;
@@ -23,7 +24,7 @@ impl BankRecogniser {
 }
 
 impl Recognise for BankRecogniser {
-    async fn recognise(&self, bytes: Bytes) -> Result<Recognised, String> {
+    async fn recognise(&self, bytes: Bytes) -> Result<MediaHashes, String> {
         hma::recognise(&self.state, bytes)
             .await
             .map_err(|error| error.message().to_owned())

@@ -133,6 +133,21 @@ pub struct KnownMatch {
     pub distance: i64,
 }
 
+/// What hashing a medium and looking it up in the banks gave: a partner's attachment and a
+/// reported page's media are both stored with these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaHashes {
+    /// Lowercase hex digests of the bytes: the SHA-256 is the deduplication key.
+    pub md5: String,
+    pub sha1: String,
+    pub sha256: String,
+    /// The PDQ hash, when the medium is an image of trustworthy quality.
+    pub pdq: Option<String>,
+    pub pdq_quality: Option<i64>,
+    /// The best bank match, if any.
+    pub known: Option<KnownMatch>,
+}
+
 /// A file attached to a report, already hashed, looked up in the banks and sealed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAttachment {
@@ -142,17 +157,11 @@ pub struct NewAttachment {
     pub media_type: String,
     /// Of the plaintext, in bytes.
     pub size: i64,
-    /// Lowercase hex digests of the plaintext: the SHA-256 is the deduplication key.
-    pub md5: String,
-    pub sha1: String,
-    pub sha256: String,
-    pub pdq: Option<String>,
-    pub pdq_quality: Option<i64>,
+    /// Of the plaintext, with the bank match found on arrival.
+    pub hashes: MediaHashes,
     /// The vault key the bytes are sealed with, and the sealed bytes.
     pub key_id: String,
     pub sealed: Vec<u8>,
-    /// The bank match found on arrival, if any.
-    pub known: Option<KnownMatch>,
 }
 
 /// A report to store.
@@ -335,10 +344,11 @@ pub(crate) fn check_report(report: &NewReport) -> Result<(), StoreError> {
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     };
     for file in &report.attachments {
-        let digests_ok = hex(&file.md5, 32)
-            && hex(&file.sha1, 40)
-            && hex(&file.sha256, 64)
-            && file.pdq.as_deref().is_none_or(|pdq| hex(pdq, 64));
+        let hashes = &file.hashes;
+        let digests_ok = hex(&hashes.md5, 32)
+            && hex(&hashes.sha1, 40)
+            && hex(&hashes.sha256, 64)
+            && hashes.pdq.as_deref().is_none_or(|pdq| hex(pdq, 64));
         if !digests_ok {
             return invalid("a file's digests are lowercase hex (MD5, SHA-1, SHA-256, PDQ)");
         }

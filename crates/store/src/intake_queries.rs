@@ -161,7 +161,7 @@ async fn insert_report(
     }
     let mut seen_files = std::collections::HashSet::new();
     for file in &report.attachments {
-        if seen_files.insert(file.sha256.as_str()) {
+        if seen_files.insert(file.hashes.sha256.as_str()) {
             let item = join_item(connection, report, ItemKey::File(file), received_at).await?;
             items.push(item);
         }
@@ -213,7 +213,12 @@ async fn join_item(
     use crate::intake::{ItemKind, ItemStatus, KnownMatch, ReportItem};
     let (kind, column, value, known) = match key {
         ItemKey::Url(url) => (ItemKind::Url, "normalised_url", &url.normalised, None),
-        ItemKey::File(file) => (ItemKind::File, "sha256", &file.sha256, file.known.as_ref()),
+        ItemKey::File(file) => (
+            ItemKind::File,
+            "sha256",
+            &file.hashes.sha256,
+            file.hashes.known.as_ref(),
+        ),
     };
     // One statement joins an existing item; in SQL every right-hand side reads the row as it
     // was, so the category test and the status test see the old urgency and status.
@@ -277,7 +282,7 @@ async fn join_item(
     .bind(url.map(|url| url.url.as_str()))
     .bind(url.map(|url| url.normalised.as_str()))
     .bind(match key {
-        ItemKey::File(file) => Some(file.sha256.as_str()),
+        ItemKey::File(file) => Some(file.hashes.sha256.as_str()),
         ItemKey::Url(_) => None,
     })
     .bind(&report.category)
@@ -304,11 +309,11 @@ async fn join_item(
         .bind(&file.file_name)
         .bind(&file.media_type)
         .bind(file.size)
-        .bind(&file.md5)
-        .bind(&file.sha1)
-        .bind(&file.sha256)
-        .bind(&file.pdq)
-        .bind(file.pdq_quality)
+        .bind(&file.hashes.md5)
+        .bind(&file.hashes.sha1)
+        .bind(&file.hashes.sha256)
+        .bind(&file.hashes.pdq)
+        .bind(file.hashes.pdq_quality)
         .bind(&file.key_id)
         .bind(&file.sealed)
         .bind(received_at)

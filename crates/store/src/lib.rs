@@ -49,8 +49,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use audit::GENESIS_HASH;
 pub use error::StoreError;
 pub use intake::{
-    Channel, ItemKind, ItemStatus, ItemSummary, KnownMatch, NewAttachment, NewReport, Report,
-    ReportItem, ReportedUrl, Submitted, MAX_REPORT_ITEMS, MAX_REPORT_TEXT, REPORT_RECEIVE_ACTION,
+    Channel, ItemKind, ItemStatus, ItemSummary, KnownMatch, MediaHashes, NewAttachment, NewReport,
+    Report, ReportItem, ReportedUrl, Submitted, MAX_REPORT_ITEMS, MAX_REPORT_TEXT,
+    REPORT_RECEIVE_ACTION,
 };
 pub use listen::ChangeListener;
 pub use model::{

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 // What `dispatch!` names, in scope where it expands.
 use crate::{on_postgres, on_sqlite, Pools};
-use crate::{KnownMatch, NewAuditEntry, NewJob, Store, StoreError};
+use crate::{KnownMatch, MediaHashes, NewAuditEntry, NewJob, Store, StoreError};
 
 /// The job kind that fetches a newly reported URL and hashes what it serves.
 pub const PAGE_JOB: &str = "page";
@@ -193,12 +193,7 @@ pub struct NewPageMedia {
     pub url: String,
     pub media_type: String,
     pub size: i64,
-    pub md5: String,
-    pub sha1: String,
-    pub sha256: String,
-    pub pdq: Option<String>,
-    pub pdq_quality: Option<i64>,
-    pub known: Option<KnownMatch>,
+    pub hashes: MediaHashes,
     /// The bytes sealed by vigie-vault and the id of the key, where the hotline keeps them.
     pub sealed: Option<(String, Vec<u8>)>,
 }

@@ -73,7 +73,7 @@ pub(crate) async fn record_page_media(
 ) -> Result<(), StoreError> {
     let mut transaction = dialect::begin_write(pool, Logs::Audit).await?;
     for medium in media {
-        let known = medium.known.as_ref();
+        let known = medium.hashes.known.as_ref();
         sqlx::query(
             "INSERT INTO page_media (item_id, url, media_type, size, md5, sha1, sha256, pdq, \
              pdq_quality, matched_bank, matched_content_id, matched_distance, fetched_at, \
@@ -85,11 +85,11 @@ pub(crate) async fn record_page_media(
         .bind(&medium.url)
         .bind(&medium.media_type)
         .bind(medium.size)
-        .bind(&medium.md5)
-        .bind(&medium.sha1)
-        .bind(&medium.sha256)
-        .bind(&medium.pdq)
-        .bind(medium.pdq_quality)
+        .bind(&medium.hashes.md5)
+        .bind(&medium.hashes.sha1)
+        .bind(&medium.hashes.sha256)
+        .bind(&medium.hashes.pdq)
+        .bind(medium.hashes.pdq_quality)
         .bind(known.map(|k| k.bank.as_str()))
         .bind(known.map(|k| k.content_id))
         .bind(known.map(|k| k.distance))

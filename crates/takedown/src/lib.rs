@@ -38,24 +38,11 @@ pub use worker::{Settings, Worker};
 use std::future::Future;
 
 use bytes::Bytes;
-use vigie_store::KnownMatch;
-
-/// What hashing a medium and looking it up in the banks gave.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recognised {
-    pub md5: String,
-    pub sha1: String,
-    pub sha256: String,
-    /// The PDQ hash, when the medium is an image of trustworthy quality.
-    pub pdq: Option<String>,
-    pub pdq_quality: Option<i64>,
-    /// The best bank match, if any.
-    pub known: Option<KnownMatch>,
-}
+use vigie_store::MediaHashes;
 
 /// Hashes media and looks them up in the banks. The server implements it over its index.
 pub trait Recognise: Send + Sync + 'static {
-    fn recognise(&self, bytes: Bytes) -> impl Future<Output = Result<Recognised, String>> + Send;
+    fn recognise(&self, bytes: Bytes) -> impl Future<Output = Result<MediaHashes, String>> + Send;
 }
 
 /// Why the worker could not do what it was asked; a failed job is retried with back-off.

@@ -367,7 +367,7 @@ impl<R: Recognise> Worker<R> {
             .await?;
         let known = records
             .iter()
-            .filter_map(|medium| medium.known.as_ref().map(|known| (medium, known)))
+            .filter_map(|medium| medium.hashes.known.as_ref().map(|known| (medium, known)))
             .min_by_key(|(_, known)| known.distance);
         if let Some((medium, known)) = known {
             let detail = json!({
@@ -414,16 +414,11 @@ impl<R: Recognise> Worker<R> {
                 None => None,
             };
             match self.recogniser.recognise(Bytes::clone(&fetched.body)).await {
-                Ok(recognised) => hashed.push(NewPageMedia {
+                Ok(hashes) => hashed.push(NewPageMedia {
                     url: fetched.url.to_string(),
                     media_type: media_type.to_owned(),
                     size: fetched.body.len() as i64,
-                    md5: recognised.md5,
-                    sha1: recognised.sha1,
-                    sha256: recognised.sha256,
-                    pdq: recognised.pdq,
-                    pdq_quality: recognised.pdq_quality,
-                    known: recognised.known,
+                    hashes,
                     sealed,
                 }),
                 Err(error) => {
@@ -456,8 +451,8 @@ impl<R: Recognise> Worker<R> {
         let served: Vec<ServedMedium> = media
             .iter()
             .map(|medium| ServedMedium {
-                sha256: medium.sha256.clone(),
-                pdq: medium.pdq.clone(),
+                sha256: medium.hashes.sha256.clone(),
+                pdq: medium.hashes.pdq.clone(),
             })
             .collect();
         let response: Result<(u16, String), &FetchError> = match &fetched {

@@ -4,8 +4,8 @@
 //! in its own transaction, without the reporter's e-mail address.
 
 use vigie_store::{
-    Channel, ItemKind, ItemStatus, KnownMatch, NewApiKey, NewAttachment, NewReport, ReportedUrl,
-    Scopes, StoreError,
+    Channel, ItemKind, ItemStatus, KnownMatch, MediaHashes, NewApiKey, NewAttachment, NewReport,
+    ReportedUrl, Scopes, StoreError,
 };
 
 use crate::support::{audited, made_up_hex, TestDb};
@@ -50,14 +50,16 @@ fn attachment(seed: u64, known: Option<KnownMatch>) -> NewAttachment {
         file_name: Some("photo.jpg".into()),
         media_type: "image/jpeg".into(),
         size: 1234,
-        md5: made_up_hex(seed, 32),
-        sha1: made_up_hex(seed, 40),
-        sha256: made_up_hex(seed, 64),
-        pdq: Some(made_up_hex(seed + 1, 64)),
-        pdq_quality: Some(90),
+        hashes: MediaHashes {
+            md5: made_up_hex(seed, 32),
+            sha1: made_up_hex(seed, 40),
+            sha256: made_up_hex(seed, 64),
+            pdq: Some(made_up_hex(seed + 1, 64)),
+            pdq_quality: Some(90),
+            known,
+        },
         key_id: "k1".into(),
         sealed: vec![1, 2, 3, 4],
-        known,
     }
 }
 
@@ -355,7 +357,7 @@ async fn a_bad_report_is_refused_and_the_others_are_kept(db: &TestDb) {
     nothing.urls.clear();
     let mut bad_digest = public_report("csam", 1, &[]);
     let mut file = attachment(20, None);
-    file.sha256 = "NOT HEX".into();
+    file.hashes.sha256 = "NOT HEX".into();
     bad_digest.attachments = vec![file];
     let mut keyless = partner_report(1, None, &[("https://d.example/", "https://d.example/")]);
     keyless.api_key_id = None;
