@@ -22,19 +22,17 @@ fn corpus_dir() -> PathBuf {
 
 /// The files under `dir` (recursively) whose names end with one of `extensions`, sorted.
 fn files_under(dir: &std::path::Path, extensions: &[&str]) -> Vec<(String, Vec<u8>)> {
-    let mut pending = vec![dir.to_path_buf()];
-    let mut files = Vec::new();
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-            let path = entry.unwrap().path();
-            let name = path.display().to_string();
-            if path.is_dir() {
-                pending.push(path);
-            } else if extensions.iter().any(|extension| name.ends_with(extension)) {
-                files.push((name, std::fs::read(&path).unwrap()));
-            }
-        }
-    }
+    let mut files: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|entry| entry.unwrap_or_else(|e| panic!("{}: {e}", dir.display())))
+        .filter(|entry| entry.file_type().is_file())
+        .map(|entry| entry.path().display().to_string())
+        .filter(|name| extensions.iter().any(|extension| name.ends_with(extension)))
+        .map(|name| {
+            let bytes = std::fs::read(&name).unwrap();
+            (name, bytes)
+        })
+        .collect();
     files.sort();
     files
 }

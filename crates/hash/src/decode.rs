@@ -273,10 +273,7 @@ fn decode_still_webp(bytes: &[u8], options: &DecodeOptions) -> Result<Option<Pix
         return Ok(None);
     };
     let data = if image.is_alpha() {
-        image
-            .chunks_exact(4)
-            .flat_map(|pixel| [pixel[0], pixel[1], pixel[2]])
-            .collect()
+        without_alpha(&image)
     } else {
         image.to_vec()
     };
@@ -342,13 +339,7 @@ fn pixels_of(image: DynamicImage) -> Pixels {
                 .collect(),
         ),
         DynamicImage::ImageRgb8(rgb) => (Layout::Rgb, rgb.into_raw()),
-        DynamicImage::ImageRgba8(rgba) => (
-            Layout::Rgb,
-            rgba.into_raw()
-                .chunks_exact(4)
-                .flat_map(|p| [p[0], p[1], p[2]])
-                .collect(),
-        ),
+        DynamicImage::ImageRgba8(rgba) => (Layout::Rgb, without_alpha(&rgba)),
         DynamicImage::ImageRgb16(rgb) => (
             Layout::Rgb,
             rgb.into_raw().iter().map(|&v| (v >> 8) as u8).collect(),
@@ -363,6 +354,13 @@ fn pixels_of(image: DynamicImage) -> Pixels {
         other => (Layout::Rgb, other.to_rgb8().into_raw()),
     };
     Pixels::new(width, height, layout, data).expect("the image crate sizes its buffers")
+}
+
+/// The red, green and blue of 8-bit RGBA pixels.
+fn without_alpha(rgba: &[u8]) -> Vec<u8> {
+    rgba.chunks_exact(4)
+        .flat_map(|pixel| [pixel[0], pixel[1], pixel[2]])
+        .collect()
 }
 
 /// Applies an EXIF orientation, reusing the `image` crate's rotations.
